@@ -1,0 +1,57 @@
+"""Shared fixtures: real posts, real corpora, real indexes in temp dirs.
+
+The shared corpus lives beside the checkout in ``../shared`` (or where
+``SEARCHENGINE_SHARED`` points). On a user's fresh machine it is absent and
+the tests that need it skip; in CI it is present and they run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """The shared data folder, or None when this machine has none."""
+    candidate = Path(os.environ.get("SEARCHENGINE_SHARED", REPO.parent / "shared"))
+    return candidate if (candidate / "corpus" / "make_posts.py").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    found = shared_dir()
+    if found is None:
+        pytest.skip("../shared is absent (set SEARCHENGINE_SHARED to its path)")
+    return found
+
+
+def make_posts(shared: Path, out: Path, *args: str) -> Path:
+    """Write Hexo posts from the shared corpus with its own make_posts.py."""
+    subprocess.run(
+        [sys.executable, str(shared / "corpus" / "make_posts.py"), str(out), *args],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus_2019(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 5,860 real posts: the 2019 news items plus the 52 guancha articles."""
+    out = tmp_path_factory.mktemp("corpus-2019")
+    make_posts(shared, out, "--years", "2019", "--sources", "xwlb")
+    return make_posts(shared, out, "--sources", "guancha")
+
+
+@pytest.fixture(scope="session")
+def sample_posts() -> Path:
+    """The sample posts shipped inside the package (seed post included)."""
+    import searchengine
+
+    return Path(searchengine.__file__).parent / "sample_posts"
