@@ -1,0 +1,290 @@
+"""Chinese text analysis: two token layers over one normalized text.
+
+Why two layers. Word segmentation alone loses things: jieba splits a
+transliterated name such as 卡布洛夫 into 卡布/洛夫 in one sentence and
+边卡/布/洛夫 in another, so a word index cannot promise to find it. Character
+bigrams alone rank poorly and cannot tell 农业 the word from 农业 inside
+another word. So every field is indexed twice:
+
+* the **word layer** — jieba's words, ``pos`` a running token count, and the
+  dictionary sub-words of a long word at the same position as the word
+  (农业发展银行 also yields 农业, 发展, 银行), so 农业 finds 中国农业发展银行
+  and word phrases still line up;
+* the **character layer** — for each run of CJK characters, the bigram
+  starting at every character, the run's last character alone closing the
+  run (``ABC`` → ``AB``, ``BC``, ``C``); Latin letters and digits as
+  lower-cased words. Positions run on through the whole text. A string of
+  CJK characters occurs in a text exactly when its bigrams occur at
+  consecutive positions, which is what makes quoted phrases exact and names
+  impossible to lose. The closing single character means every character
+  starts exactly one token, so a one-character query is a prefix lookup and
+  two runs separated by punctuation can never fake a match across the gap.
+
+Both layers see the output of :func:`searchengine.normalize.normalize`, as
+does the query side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Iterator
+
+import jieba
+from whoosh.analysis import Token, Tokenizer
+
+from searchengine.errors import SearchEngineError
+from searchengine.normalize import OPENCC_CONFIG, normalize
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "AnalysisSettings",
+    "Analyzer",
+    "analyzer_for",
+    "CharTokenizer",
+    "WordTokenizer",
+    "DEFAULT_USER_DICT",
+    "char_tokens",
+    "is_cjk",
+]
+
+#: Bump when tokens change for the same text: old indexes must be rebuilt.
+ANALYZER_VERSION = 1
+
+DEFAULT_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
+
+# Han ideographs (with extensions and compatibility forms), kana and hangul:
+# scripts written without spaces, indexed as character bigrams.
+CJK_RANGES = (
+    "\u3005\u3007\u3021-\u3029\u3038-\u303b"
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003134f"
+)
+_RUNS = re.compile(f"([{CJK_RANGES}]+)|([^\\W_{CJK_RANGES}]+)")
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+_HAS_WORD_CHAR = re.compile(r"[^\W_]")
+
+logging.getLogger("jieba").setLevel(logging.WARNING)
+jieba.setLogLevel(logging.WARNING)
+
+
+def is_cjk(char: str) -> bool:
+    """True for a character that the character layer indexes as bigrams."""
+    return bool(_CJK_CHAR.match(char))
+
+
+def char_runs(text: str) -> Iterator[tuple[str, bool, int]]:
+    """Yield ``(run, is_cjk, start)`` for each CJK run and each Latin/digit word."""
+    for match in _RUNS.finditer(text):
+        cjk = match.group(1)
+        yield (cjk or match.group(2)), bool(cjk), match.start()
+
+
+def char_tokens(text: str) -> list[str]:
+    """The character layer of normalized ``text``; a token's position is its index."""
+    tokens: list[str] = []
+    extend = tokens.extend
+    for match in _RUNS.finditer(text):
+        run = match.group(1)
+        if run:
+            extend([run[i : i + 2] for i in range(len(run))])
+        else:
+            tokens.append(match.group(2))
+    return tokens
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What decides the tokens of a text; recorded in the index it builds.
+
+    An index can only be searched with the settings it was built with, so the
+    settings (the user dictionary's text included) travel inside the index
+    and the query side analyses with exactly those.
+    """
+
+    user_dict: str = ""
+    version: int = ANALYZER_VERSION
+    jieba_version: str = field(default_factory=lambda: metadata.version("jieba"))
+    opencc_version: str = field(default_factory=lambda: metadata.version("opencc"))
+    opencc_config: str = OPENCC_CONFIG
+
+    @classmethod
+    def from_dict_file(cls, path: Path | str | None = None) -> "AnalysisSettings":
+        """Settings with the user dictionary read from ``path`` (default: ours)."""
+        path = Path(path) if path is not None else DEFAULT_USER_DICT
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SearchEngineError(f"user dictionary {path}: cannot read: {exc}") from None
+        return cls(user_dict=text.replace("\r\n", "\n"))
+
+    @property
+    def dict_hash(self) -> str:
+        return hashlib.sha256(self.user_dict.encode("utf-8")).hexdigest()[:16]
+
+    def describe(self) -> str:
+        return (
+            f"analyzer v{self.version}, jieba {self.jieba_version}, "
+            f"opencc {self.opencc_version} ({self.opencc_config}), "
+            f"user dictionary {self.dict_hash}"
+        )
+
+    def differences(self, other: "AnalysisSettings") -> list[str]:
+        """Human-readable list of what differs between two settings."""
+        names = ("version", "jieba_version", "opencc_version", "opencc_config")
+        found = [
+            f"{name} {getattr(self, name)} vs {getattr(other, name)}"
+            for name in names
+            if getattr(self, name) != getattr(other, name)
+        ]
+        if self.dict_hash != other.dict_hash:
+            found.append(f"user dictionary {self.dict_hash} vs {other.dict_hash}")
+        return found
+
+
+class Analyzer:
+    """Turns text into the tokens of both layers, with one jieba per settings.
+
+    Building jieba's prefix dictionary costs about half a second, so an
+    Analyzer is made once per process and reused (see :func:`analyzer_for`).
+    """
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def _jieba(self) -> jieba.Tokenizer:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        if self.settings.user_dict.strip():
+            try:
+                tokenizer.load_userdict(io.BytesIO(self.settings.user_dict.encode("utf-8")))
+            except (ValueError, IndexError) as exc:
+                raise SearchEngineError(f"user dictionary: cannot load: {exc}") from None
+        return tokenizer
+
+    def warm_up(self) -> None:
+        """Load jieba now (before forking workers, or before a first query)."""
+        self._jieba  # noqa: B018 - the property loads and caches the dictionary
+
+    def segment(self, text: str) -> list[str]:
+        """jieba's words of normalized ``text``, punctuation and spaces dropped."""
+        has_word = _HAS_WORD_CHAR.search
+        return [w for w in self._jieba.cut(text) if has_word(w)]
+
+    def word_spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        """The word layer of normalized ``text``: ``(word, pos, start, end)``.
+
+        A word longer than two characters is followed by its two- and
+        three-character sub-words found in the dictionary, at its position.
+        """
+        freq = self._jieba.FREQ
+        has_word = _HAS_WORD_CHAR.search
+        pos = 0
+        for word, start, end in self._jieba.tokenize(text):
+            if not has_word(word):
+                continue
+            yield word, pos, start, end
+            n = len(word)
+            if n > 2:
+                for size in (2, 3):
+                    if size >= n:
+                        break
+                    for i in range(n - size + 1):
+                        sub = word[i : i + size]
+                        if freq.get(sub):
+                            yield sub, pos, start + i, start + i + size
+            pos += 1
+
+    def word_tokens(self, text: str) -> list[tuple[str, int]]:
+        """The word layer as ``(word, position)`` pairs, for the indexer."""
+        return [(word, pos) for word, pos, _, _ in self.word_spans(text)]
+
+
+_ANALYZERS: dict[AnalysisSettings, Analyzer] = {}
+
+
+def analyzer_for(settings: AnalysisSettings) -> Analyzer:
+    """The process-wide Analyzer for ``settings``."""
+    analyzer = _ANALYZERS.get(settings)
+    if analyzer is None:
+        analyzer = _ANALYZERS[settings] = Analyzer(settings)
+    return analyzer
+
+
+class _LayerTokenizer(Tokenizer):
+    """Shared whoosh tokenizer plumbing: normalizes, then emits a layer's tokens.
+
+    Our indexer writes postings in bulk and does not call these; they keep the
+    whoosh contract (``pos`` a running token count, ``startchar``/``endchar``
+    character offsets into the normalized text) so that whoosh's own machinery
+    and ``searchengine analyze`` see exactly the tokens the index holds.
+    """
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        self.settings = settings
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.settings == other.settings  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.settings))
+
+    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        """Yield ``(token, position, startchar, endchar)`` over normalized text."""
+        raise NotImplementedError
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for text, pos, start, end in self.spans(normalize(value)):
+            token.text = text
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+class CharTokenizer(_LayerTokenizer):
+    """The character layer (bigrams of CJK runs, words of Latin and digits)."""
+
+    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        pos = 0
+        for run, cjk, start in char_runs(text):
+            if not cjk:
+                yield run, pos, start, start + len(run)
+                pos += 1
+                continue
+            for i in range(len(run)):
+                piece = run[i : i + 2]
+                yield piece, pos, start + i, start + i + len(piece)
+                pos += 1
+
+
+class WordTokenizer(_LayerTokenizer):
+    """The word layer (jieba words plus their sub-words at the same position)."""
+
+    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        return analyzer_for(self.settings).word_spans(text)

@@ -1,0 +1,120 @@
+"""The normalizer and both token layers, on real text with real jieba."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from searchengine.analysis import (
+    AnalysisSettings,
+    CharTokenizer,
+    WordTokenizer,
+    analyzer_for,
+    char_tokens,
+)
+from searchengine.documents import load_post, walk_posts
+from searchengine.normalize import normalize, normalize_with_offsets
+
+
+@pytest.fixture(scope="module")
+def settings() -> AnalysisSettings:
+    return AnalysisSettings.from_dict_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ＡＰＥＣ", "apec"),
+        ("２０２４年", "2024年"),
+        ("ＣＯＶＩＤ－１９", "covid-19"),
+        ("習近平", "习近平"),
+        ("臺灣颱風", "台湾台风"),
+        ("國際貿易", "国际贸易"),
+        ("Apec", "apec"),
+    ],
+)
+def test_normalize_folds_width_case_and_script(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_offsets_lead_back_to_the_original_characters() -> None:
+    text = "習近平……在ＡＰＥＣ㈱会议ß上"
+    normalized, offsets = normalize_with_offsets(text)
+    assert normalized == normalize(text)
+    assert len(offsets) == len(normalized) + 1
+    start = normalized.index("apec")
+    assert text[offsets[start] : offsets[start + 4]] == "ＡＰＥＣ"
+    start = normalized.index("习近平")
+    assert text[offsets[start] : offsets[start + 3]] == "習近平"
+    # "……" became "......": every dot maps back into the original ellipses
+    dots = normalized.index("......")
+    assert {text[offsets[i]] for i in range(dots, dots + 6)} == {"…"}
+
+
+def test_normalizer_agrees_with_itself_on_every_sample_post(sample_posts: Path) -> None:
+    for path in walk_posts(sample_posts):
+        doc = load_post(path, sample_posts)
+        for text in (doc.title, doc.body):
+            normalized, offsets = normalize_with_offsets(text)
+            assert normalized == normalize(text)
+            assert offsets == sorted(offsets) and offsets[-1] == len(text)
+
+
+def test_character_layer_gives_each_character_one_token() -> None:
+    assert char_tokens("莫斯科模式") == ["莫斯", "斯科", "科模", "模式", "式"]
+    # punctuation ends a run; Latin and digits are words
+    assert char_tokens("问题，在apec会议5g") == ["问题", "题", "在", "apec", "会议", "议", "5g"]
+    assert char_tokens("中") == ["中"]
+    assert char_tokens("，。！") == []
+
+
+def test_character_tokenizer_keeps_the_whoosh_contract(settings: AnalysisSettings) -> None:
+    text = "俄外长拉夫罗夫表示，ＡＰＥＣ会议"
+    normalized = normalize(text)
+    tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in CharTokenizer(settings)(text, positions=True, chars=True)]
+    assert [pos for _, pos, _, _ in tokens] == list(range(len(tokens)))
+    for token, _, start, end in tokens:
+        assert normalized[start:end] == token
+
+
+def test_word_layer_puts_sub_words_at_the_word_position(settings: AnalysisSettings) -> None:
+    tokens = analyzer_for(settings).word_tokens(normalize("中国农业发展银行"))
+    assert tokens[0] == ("中国", 0)
+    positions = {word: pos for word, pos in tokens}
+    assert positions["农业发展银行"] == 1
+    assert positions["农业"] == positions["发展"] == positions["银行"] == 1
+
+
+def test_word_layer_drops_punctuation_and_counts_positions(settings: AnalysisSettings) -> None:
+    tokens = analyzer_for(settings).word_tokens(normalize("阿富汗问题，莫斯科模式！"))
+    words = [w for w, _ in tokens]
+    assert "," not in words and "!" not in words
+    main = [(w, p) for w, p in tokens if w in ("阿富汗", "问题", "莫斯科模式")]
+    assert main == [("阿富汗", 0), ("问题", 1), ("莫斯科模式", 2)]
+
+
+def test_word_tokenizer_offsets_point_at_the_words(settings: AnalysisSettings) -> None:
+    text = "中国农业发展银行和卡布洛夫"
+    normalized = normalize(text)
+    for token in WordTokenizer(settings)(text, positions=True, chars=True):
+        assert normalized[token.startchar : token.endchar] == token.text
+
+
+def test_user_dictionary_changes_segmentation(tmp_path: Path) -> None:
+    sentence = normalize("他说彼得连科表示同意")
+    plain = AnalysisSettings(user_dict="")
+    assert "彼得连科" not in analyzer_for(plain).segment(sentence)
+    custom = tmp_path / "names.txt"
+    custom.write_text("彼得连科 50 nr\n", encoding="utf-8")
+    with_name = AnalysisSettings.from_dict_file(custom)
+    assert "彼得连科" in analyzer_for(with_name).segment(sentence)
+    assert with_name.dict_hash != plain.dict_hash
+    assert with_name.differences(plain) == [f"user dictionary {with_name.dict_hash} vs {plain.dict_hash}"]
+
+
+def test_unreadable_user_dictionary_is_a_clear_error(tmp_path: Path) -> None:
+    from searchengine.errors import SearchEngineError
+
+    with pytest.raises(SearchEngineError, match="user dictionary .*missing.txt"):
+        AnalysisSettings.from_dict_file(tmp_path / "missing.txt")
