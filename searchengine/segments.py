@@ -1,0 +1,565 @@
+"""Whoosh segments written and read a whole posting list at a time.
+
+Whoosh's own writer handles one posting at a time in pure Python (an
+analyzer token, a pool entry, a sorted run, a block append): for our two
+token layers over 75,000 posts that is most of the build time, and whoosh's
+matchers likewise score one posting at a time at query time. This module
+keeps whoosh's on-disk format — segments, TOC, term table, stored fields,
+columns, block layout — and changes only how postings move in and out:
+
+* :class:`SegmentBuilder` inverts documents in memory and writes each term's
+  posting list in one call;
+* a block keeps its positions as one packed array (:class:`PackedValues`)
+  instead of a pickled list per posting;
+* :func:`read_postings` returns a term's whole posting list as numpy arrays.
+
+Everything whoosh itself does with these segments (open them, merge them,
+run its own queries, read stored fields) keeps working: the codec is a
+subclass of whoosh's W3 codec and the blocks are what its matcher expects.
+This module is the only one that touches whoosh internals; whoosh is pinned.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zlib
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec.whoosh3 import (
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3FieldWriter,
+    W3LeafMatcher,
+    W3PerDocWriter,
+    W3PostingsWriter,
+    W3TermInfo,
+)
+from whoosh.fields import Schema
+from whoosh.filedb.filestore import Storage
+from whoosh.matching import ListMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.system import _INT_SIZE
+from whoosh.util.numeric import length_to_byte
+from whoosh.util.numlists import delta_encode
+
+__all__ = [
+    "PackedPositions",
+    "PackedValues",
+    "SearchCodec",
+    "SegmentBuilder",
+    "Postings",
+    "read_postings",
+    "column_array",
+]
+
+_PICKLE = pickle.HIGHEST_PROTOCOL
+_MIN_COMPRESS = 96
+_UINT = "I"
+assert array(_UINT).itemsize == 4
+
+
+class PackedPositions(formats.Positions):
+    """Positions format whose value is the raw ``uint32`` array of positions.
+
+    Whoosh's Positions pickles a delta list per posting; a plain array costs
+    nothing to encode and can be decoded for a whole block at once.
+    """
+
+    def encode(self, poslist: Iterable[int]) -> bytes:
+        return array(_UINT, poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return array(_UINT, valuestring).tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
+
+
+class PackedValues:
+    """The values of one block: every posting's positions in one array.
+
+    Whoosh's matcher reads ``values[i]`` for posting ``i``, which this class
+    answers by slicing; our readers take :attr:`positions` and
+    :attr:`counts` whole.
+    """
+
+    __slots__ = ("positions", "counts", "_starts")
+
+    def __init__(self, positions: array, counts: array) -> None:
+        self.positions = positions
+        self.counts = counts
+        self._starts: list[int] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedValues, (self.positions, self.counts))
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __getitem__(self, i: int) -> bytes:
+        if self._starts is None:
+            starts, total = [], 0
+            for count in self.counts:
+                starts.append(total)
+                total += count
+            self._starts = starts
+        start = self._starts[i]
+        return self.positions[start : start + self.counts[i]].tobytes()
+
+    @classmethod
+    def from_values(cls, values: Sequence[bytes]) -> "PackedValues":
+        positions = array(_UINT)
+        positions.frombytes(b"".join(values))
+        return cls(positions, array(_UINT, [len(v) // 4 for v in values]))
+
+
+def _minify_weights(weights: array) -> Any:
+    """Block weights as whoosh's reader accepts them, as small as possible.
+
+    Our weights are term frequencies: whole numbers, stored as ``uint32``
+    (whoosh would store a float each). One shared value is stored once.
+    """
+    if weights.typecode != _UINT:
+        if not all(float(w).is_integer() for w in weights):
+            return weights
+        weights = array(_UINT, (int(w) for w in weights))
+    first = weights[0]
+    if weights.count(first) == len(weights):
+        return None if first == 1 else float(first)
+    return weights
+
+
+class CompactTermInfo(W3TermInfo):
+    """W3 term info whose inlined postings pickle compactly.
+
+    whoosh pickles a term's inlined postings with protocol 2, which spends
+    some 30 bytes on every ``bytes`` value; most terms of the character layer
+    occur in one or a few posts, so this is most of the term table. The
+    reader (``W3TermInfo.from_bytes``) unpickles any protocol.
+    """
+
+    def to_bytes(self) -> bytes:
+        if not self.is_inlined():
+            return super().to_bytes()
+        inlined, self._inlined = self._inlined, ()
+        head = super().to_bytes()[: self._struct.size]
+        self._inlined = inlined
+        return head + pickle.dumps(inlined, _PICKLE)
+
+
+class BulkPostingsWriter(W3PostingsWriter):
+    """W3 postings writer that also takes a whole posting list at once."""
+
+    def write_postings(
+        self,
+        ids: array,
+        counts: array,
+        positions: array | None,
+        lengths: Sequence[int] | None,
+    ) -> None:
+        """Write one term's postings (sorted ``ids``), block by block.
+
+        ``counts[i]`` is the term's frequency in document ``ids[i]`` (its
+        weight) and, when ``positions`` is given, how many of the positions
+        belong to it; ``lengths[docnum]`` is a document's field length (for
+        whoosh's block statistics).
+        """
+        limit = self._blocklimit
+        total = len(ids)
+        offset = 0
+        for start in range(0, total, limit):
+            end = min(start + limit, total)
+            self._ids = ids[start:end]
+            self._weights = counts[start:end]
+            if positions is not None:
+                size = sum(self._weights)
+                self._values = PackedValues(positions[offset : offset + size], self._weights)
+                offset += size
+            else:
+                self._values = []
+            self._maxweight = max(self._weights)
+            if lengths is not None:
+                block_lengths = [lengths[i] for i in self._ids]
+                self._minlength = min(block_lengths)
+                self._maxlength = max(block_lengths)
+            else:
+                self._minlength, self._maxlength = None, 0
+            if end < total:
+                self._write_block()
+
+    def add_posting(self, id_, weight, vbytes, length=None):  # type: ignore[no-untyped-def]
+        # whoosh's own per-posting path (used when whoosh merges segments):
+        # keep values in a list; _write_block packs them.
+        if isinstance(self._values, PackedValues):
+            raise RuntimeError("cannot mix bulk and per-posting writes in one term")
+        super().add_posting(id_, weight, vbytes, length)
+
+    def _pack_values(self) -> PackedValues | None:
+        values = self._values
+        if isinstance(values, PackedValues):
+            return values
+        if not values or self._format.fixed_value_size() == 0:
+            return None
+        return PackedValues.from_values(values)
+
+    def _write_block(self, last: bool = False) -> None:
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        ids = self._ids
+        data = (
+            array(_UINT, delta_encode(ids)),
+            _minify_weights(self._weights),
+            self._pack_values(),
+        )
+        databytes = pickle.dumps(data, _PICKLE)
+        # Deflate only pays off beyond a few dozen bytes (whoosh meant to
+        # skip small blocks too, but its check is overwritten).
+        compression = self._compression if len(databytes) > _MIN_COMPRESS else 0
+        if compression:
+            databytes = zlib.compress(databytes, compression)
+        info = pickle.dumps(
+            (
+                len(ids),
+                ids[-1],
+                self._maxweight,
+                compression,
+                _length_byte(self._minlength),
+                _length_byte(self._maxlength),
+            ),
+            _PICKLE,
+        )
+        blocklength = len(info) + len(databytes)
+        self._postfile.write_int(-blocklength if last else blocklength)
+        self._postfile.write(info)
+        self._postfile.write(databytes)
+        self._blockcount += 1
+        self._new_block()
+
+    def finish_postings(self) -> W3TermInfo:
+        terminfo = self._terminfo
+        if not self.written() and len(self) < self._inlinelimit:
+            # whoosh calls set_inline(), which W3TermInfo lacks; inlining
+            # keeps one-posting terms (half of all bigrams) out of the
+            # postings file.
+            terminfo.add_block(self)
+            values = self._values
+            # whoosh's inlined-postings matcher answers "" (a str) when there
+            # are no values, which its own merge then rejects: store b"".
+            inlined = [values[i] for i in range(len(values))] if values else [b""] * len(self._ids)
+            terminfo.set_inlined(self._ids, self._weights, inlined)
+        else:
+            if self._ids:
+                self._write_block(last=True)
+            terminfo.set_extent(self._startoffset, self._postfile.tell() - self._startoffset)
+        self._terminfo = None
+        return terminfo
+
+
+def _length_byte(length: int | None) -> int:
+    return 0 if length is None else length_to_byte(length)
+
+
+class SearchFieldWriter(W3FieldWriter):
+    """W3 field writer with a one-call :meth:`add_term`."""
+
+    def start_term(self, btext: bytes) -> None:
+        super().start_term(btext)
+        self._postwriter._terminfo = CompactTermInfo()
+
+    def add_term(
+        self,
+        text: str,
+        ids: array,
+        counts: array,
+        positions: array | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> None:
+        self.start_term(text.encode("utf-8"))
+        self._postwriter.write_postings(ids, counts, positions, lengths)
+        self.finish_term()
+
+
+class BlockMatcher(W3LeafMatcher):
+    """W3 matcher that can also hand over its whole posting list."""
+
+    def arrays(self, with_positions: bool) -> "Postings":
+        # W3TermInfo.from_bytes leaves the extent length as a 1-tuple.
+        length = self._length[0] if isinstance(self._length, tuple) else self._length
+        raw = self._postfile.get(self._startoffset, length)
+        pos = 4
+        assert raw[:4] == WHOOSH3_HEADER_MAGIC
+        id_parts, weight_parts, count_parts, position_parts = [], [], [], []
+        end = len(raw)
+        while pos < end:
+            blocklength = abs(int.from_bytes(raw[pos : pos + _INT_SIZE], "big", signed=True))
+            pos += _INT_SIZE
+            block_end = pos + blocklength
+            unpickler_input = memoryview(raw)[pos:block_end]
+            info, info_size = _load_with_size(unpickler_input)
+            count, _, _, compression = info[0], info[1], info[2], info[3]
+            payload = bytes(unpickler_input[info_size:])
+            if compression:
+                payload = zlib.decompress(payload)
+            ids, weights, values = pickle.loads(payload)
+            id_parts.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
+            weight_parts.append(_weights_array(weights, count))
+            if with_positions and values is not None:
+                if not isinstance(values, PackedValues):
+                    values = PackedValues.from_values(values)
+                count_parts.append(np.frombuffer(values.counts, dtype=np.uint32))
+                position_parts.append(np.frombuffer(values.positions, dtype=np.uint32))
+            pos = block_end
+        return Postings.concat(id_parts, weight_parts, count_parts, position_parts, with_positions)
+
+
+def _load_with_size(buffer: memoryview) -> tuple[Any, int]:
+    stream = io.BytesIO(buffer)
+    value = pickle.load(stream)
+    return value, stream.tell()
+
+
+def _weights_array(weights: Any, count: int) -> np.ndarray:
+    if weights is None:
+        return np.ones(count, dtype=np.float32)
+    if isinstance(weights, float):
+        return np.full(count, weights, dtype=np.float32)
+    return np.asarray(weights, dtype=np.float32)
+
+
+class SearchCodec(W3Codec):
+    """Whoosh's W3 codec with bulk posting writes and whole-list reads."""
+
+    def __init__(self, blocklimit: int = 256, compression: int = 3, inlinelimit: int = 4) -> None:
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def postings_writer(self, dbfile, byteids=False):  # type: ignore[no-untyped-def]
+        return BulkPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def field_writer(self, storage, segment):  # type: ignore[no-untyped-def]
+        return SearchFieldWriter(self, storage, segment)
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):  # type: ignore[no-untyped-def]
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo)
+        offset, length = terminfo.extent()
+        return BlockMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+@dataclass
+class Postings:
+    """One term's posting list in one segment, as arrays.
+
+    ``ids`` are segment-local document numbers (ascending); ``weights`` the
+    term frequencies; when positions were asked for, ``counts[i]`` of the
+    ``positions`` belong to document ``ids[i]``.
+    """
+
+    ids: np.ndarray
+    weights: np.ndarray
+    counts: np.ndarray | None = None
+    positions: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, with_positions: bool) -> "Postings":
+        none = np.zeros(0, dtype=np.int64)
+        if with_positions:
+            return cls(none, np.zeros(0, np.float32), np.zeros(0, np.uint32), np.zeros(0, np.uint32))
+        return cls(none, np.zeros(0, np.float32))
+
+    @classmethod
+    def concat(
+        cls,
+        ids: list[np.ndarray],
+        weights: list[np.ndarray],
+        counts: list[np.ndarray],
+        positions: list[np.ndarray],
+        with_positions: bool,
+    ) -> "Postings":
+        if not ids:
+            return cls.empty(with_positions)
+        result = cls(np.concatenate(ids), np.concatenate(weights))
+        if with_positions:
+            result.counts = np.concatenate(counts) if counts else np.zeros(len(result.ids), np.uint32)
+            result.positions = np.concatenate(positions) if positions else np.zeros(0, np.uint32)
+        return result
+
+
+def read_postings(
+    reader: SegmentReader, fieldname: str, text: str, with_positions: bool = False
+) -> Postings:
+    """The whole posting list of ``text`` in ``fieldname`` of one segment.
+
+    Deleted documents are included: callers mask them out with one array
+    operation instead of whoosh's per-posting filter.
+    """
+    try:
+        matcher = reader.postings(fieldname, text)
+    except TermNotFound:
+        return Postings.empty(with_positions)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if isinstance(matcher, BlockMatcher):
+        return matcher.arrays(with_positions)
+    # An inlined (single-posting) term, or a segment written by stock whoosh.
+    ids, weights, counts, positions = [], [], [], []
+    decode = reader.schema[fieldname].format.decoder("positions") if with_positions else None
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        if decode is not None:
+            found = decode(matcher.value())
+            counts.append(len(found))
+            positions.extend(found)
+        matcher.next()
+    result = Postings(np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32))
+    if with_positions:
+        result.counts = np.asarray(counts, dtype=np.uint32)
+        result.positions = np.asarray(positions, dtype=np.uint32)
+    return result
+
+
+class SegmentBuilder:
+    """Builds one whoosh segment from documents added in memory.
+
+    ``add`` takes each document's stored values, column values and, per
+    indexed field, its tokens; ``finish`` writes the segment files and
+    returns the whoosh Segment object for a writer to commit.
+    """
+
+    def __init__(self, storage: Storage, indexname: str, schema: Schema, codec: SearchCodec) -> None:
+        self.storage = storage
+        self.schema = schema
+        self.codec = codec
+        self.segment = codec.new_segment(storage, indexname)
+        self._perdoc = W3PerDocWriter(codec, storage, self.segment)
+        # fieldname -> term -> (ids, counts[, positions])
+        self._inverted: dict[str, dict[str, tuple[array, ...]]] = {}
+        self._lengths: dict[str, list[int]] = {}
+        self.doc_count = 0
+
+    def add(
+        self,
+        stored: Mapping[str, Any],
+        positional: Mapping[str, list[tuple[str, int]] | list[str]],
+        keywords: Mapping[str, Iterable[str]],
+        columns: Mapping[str, Any],
+    ) -> int:
+        """Add one document; return its segment-local number.
+
+        ``positional`` maps a field to its tokens: a list of ``(term, pos)``
+        pairs, or a plain list of terms whose positions are their indexes.
+        ``keywords`` maps a field to terms indexed without positions.
+        """
+        docnum = self.doc_count
+        perdoc = self._perdoc
+        perdoc.start_doc(docnum)
+        schema = self.schema
+        for name, tokens in positional.items():
+            self._invert_positional(name, docnum, tokens)
+            perdoc.add_field(name, schema[name], stored.get(name), len(tokens))
+        for name, terms in keywords.items():
+            self._invert_keywords(name, docnum, terms)
+        for name, value in stored.items():
+            if name not in positional:
+                perdoc.add_field(name, schema[name], value, 0)
+        for name, value in columns.items():
+            perdoc.add_column_value(name, schema[name].column_type, value)
+        perdoc.finish_doc()
+        self.doc_count += 1
+        return docnum
+
+    def _invert_positional(self, name: str, docnum: int, tokens: list[Any]) -> None:
+        by_term: defaultdict[str, list[int]] = defaultdict(list)
+        if tokens and isinstance(tokens[0], tuple):
+            for term, pos in tokens:
+                by_term[term].append(pos)
+        else:
+            for pos, term in enumerate(tokens):
+                by_term[term].append(pos)
+        inverted = self._inverted.setdefault(name, {})
+        lengths = self._lengths.setdefault(name, [])
+        lengths.extend([0] * (docnum + 1 - len(lengths)))
+        lengths[docnum] = len(tokens)
+        get = inverted.get
+        for term, poslist in by_term.items():
+            entry = get(term)
+            if entry is None:
+                entry = inverted[term] = (array(_UINT), array(_UINT), array(_UINT))
+            entry[0].append(docnum)
+            entry[1].append(len(poslist))
+            entry[2].extend(poslist)
+
+    def _invert_keywords(self, name: str, docnum: int, terms: Iterable[str]) -> None:
+        inverted = self._inverted.setdefault(name, {})
+        for term in dict.fromkeys(terms):
+            entry = inverted.get(term)
+            if entry is None:
+                entry = inverted[term] = (array(_UINT), array(_UINT))
+            entry[0].append(docnum)
+            entry[1].append(1)
+
+    def finish(self) -> Any:
+        """Write postings, per-document data and the compound file."""
+        self._perdoc.close()
+        fieldwriter = self.codec.field_writer(self.storage, self.segment)
+        for name in sorted(self._inverted):
+            fieldobj = self.schema[name]
+            fieldwriter.start_field(name, fieldobj)
+            lengths = self._lengths.get(name)
+            if lengths is not None:
+                lengths.extend([0] * (self.doc_count - len(lengths)))
+            terms = self._inverted[name]
+            for term in sorted(terms):
+                entry = terms[term]
+                if len(entry) == 3:
+                    fieldwriter.add_term(term, entry[0], entry[1], entry[2], lengths)
+                else:
+                    fieldwriter.add_term(term, entry[0], entry[1])
+            fieldwriter.finish_field()
+        fieldwriter.close()
+        self._inverted.clear()
+        segment = self.segment
+        segment.set_doc_count(self.doc_count)
+        if segment.should_assemble():
+            segment.create_compound_file(self.storage)
+            segment.compound = True
+        return segment
+
+
+def column_array(reader: SegmentReader, fieldname: str, dtype: np.dtype, default: bytes) -> np.ndarray:
+    """A fixed-width column of one segment as a numpy record array.
+
+    Reads the column's bytes in one slice instead of unpacking a struct per
+    document; documents past the written part of the column (whoosh does not
+    write trailing defaults) get ``default``.
+    """
+    count_all = reader.doc_count_all()
+    column = reader.column_reader(fieldname, translate=False)
+    written = getattr(column, "_count", 0)
+    raw = column._dbfile.get(column._basepos, written * column._fixedlen) if written else b""
+    found = np.frombuffer(raw, dtype=dtype)
+    if written >= count_all:
+        return found[:count_all]
+    padding = np.frombuffer(default * (count_all - written), dtype=dtype)
+    return np.concatenate([found, padding])
