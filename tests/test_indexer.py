@@ -1,0 +1,213 @@
+"""Incremental, atomic, locked and parallel builds, tried for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+
+from searchengine import IncompatibleIndexError, IndexLockedError, SearchEngine, SearchEngineError
+from searchengine.analysis import AnalysisSettings
+from searchengine.indexer import BuildOptions, build_index
+from searchengine.schema import build_schema
+
+SEED = "guancha/2021/000_30739a5f1b776113.txt"
+
+
+@pytest.fixture
+def posts(tmp_path: Path, sample_posts: Path) -> Path:
+    target = tmp_path / "posts"
+    shutil.copytree(sample_posts, target)
+    return target
+
+
+def _many_posts(sample_posts: Path, target: Path, copies: int) -> Path:
+    """``copies`` renamed copies of every sample post: a tree big enough to take a while."""
+    for copy in range(copies):
+        shutil.copytree(sample_posts, target / f"copy{copy:03d}")
+    return target
+
+
+def _paths(index: Path, query: str) -> set[str]:
+    return {hit.path for hit in SearchEngine(index).search(query, limit=100).hits}
+
+
+def test_first_build_then_nothing_to_do(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    first = build_index(posts, index)
+    assert (first.posts, first.added, first.failed, first.status) == (35, 35, [], "ok")
+    again = build_index(posts, index)
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 35)
+    assert not again.committed
+    assert again.documents == 35
+
+
+def test_a_touched_but_unchanged_post_is_not_analysed_again(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    seed = posts / SEED
+    os.utime(seed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    report = build_index(posts, index)
+    assert (report.added, report.updated, report.unchanged, report.committed) == (0, 0, 35, False)
+
+
+def test_edits_deletions_and_additions_are_reflected(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    seed = posts / SEED
+    seed.write_text(seed.read_text(encoding="utf-8").replace("莫斯科模式", "喀布尔模式"), encoding="utf-8")
+    (posts / "tech/2015/2015-09-10-iphone-launch-observation.md").unlink()
+    (posts / "new.md").write_text("---\ntitle: 新增的帖子\n---\n\n独一无二的测试词语扎哈罗娃。\n", encoding="utf-8")
+    report = build_index(posts, index)
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    assert _paths(index, "喀布尔模式") == {SEED}
+    assert _paths(index, '"莫斯科模式"') == set()
+    assert _paths(index, "扎哈罗娃") == {"new.md"}
+    assert "tech/2015/2015-09-10-iphone-launch-observation.md" not in _paths(index, "iPhone")
+    assert SearchEngine(index).stats().documents == 35
+
+
+def test_bad_posts_are_listed_and_the_rest_indexed(posts: Path, tmp_path: Path) -> None:
+    (posts / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    (posts / "empty.md").write_bytes(b"")
+    (posts / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    report = build_index(posts, tmp_path / "index")
+    assert report.status == "partial" and report.added == 35
+    reasons = "\n".join(report.failed)
+    assert "broken.md: malformed front matter" in reasons
+    assert "empty.md: empty file" in reasons
+    assert "binary.md: binary file" in reasons
+
+
+def test_a_post_that_breaks_keeps_its_last_good_version(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    (posts / SEED).write_bytes(b"---\ntitle: [broken\n---\n")
+    report = build_index(posts, index)
+    assert report.status == "partial" and report.failed[0].startswith(str(posts / SEED))
+    assert _paths(index, "莫斯科模式") == {SEED}
+
+
+def test_a_second_build_waits_then_names_the_lock(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    lock = FileStorage(str(index)).lock("MAIN_WRITELOCK")
+    assert lock.acquire()
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexLockedError, match=r"being written by another build \(lock .*MAIN_WRITELOCK\)"):
+            build_index(posts, index, BuildOptions(lock_timeout=0.5))
+        assert 0.5 <= time.monotonic() - started < 5
+        assert _paths(index, "莫斯科模式") == {SEED}  # searching is never blocked
+    finally:
+        lock.release()
+
+
+def test_other_analysis_settings_require_a_rebuild(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    names = tmp_path / "names.txt"
+    names.write_text("彼得连科 50 nr\n", encoding="utf-8")
+    with pytest.raises(IncompatibleIndexError, match="user dictionary .*--rebuild"):
+        build_index(posts, index, BuildOptions(user_dict=names))
+    report = build_index(posts, index, BuildOptions(user_dict=names, rebuild=True))
+    assert report.added == 35
+    assert SearchEngine(index).get(SEED) is not None
+
+
+def test_an_index_from_another_analyzer_version_is_refused(tmp_path: Path) -> None:
+    old = AnalysisSettings(user_dict="", version=0)
+    FileStorage(str(tmp_path)).create_index(build_schema(old))
+    with pytest.raises(IncompatibleIndexError, match="version 0 vs .*--rebuild"):
+        SearchEngine(tmp_path)
+
+
+def test_a_missing_posts_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SearchEngineError, match="posts folder .*does not exist"):
+        build_index(tmp_path / "nope", tmp_path / "index")
+
+
+def test_parallel_and_serial_builds_hold_the_same_posts(sample_posts: Path, tmp_path: Path) -> None:
+    tree = _many_posts(sample_posts, tmp_path / "posts", 8)  # 280 posts: enough for workers
+    serial = build_index(tree, tmp_path / "serial", BuildOptions(workers=1))
+    parallel = build_index(tree, tmp_path / "parallel", BuildOptions(workers=2))
+    assert serial.added == parallel.added == 280
+    for query in ("莫斯科模式", "经济 APEC", '"国际贸易"', "彼得连科"):
+        assert _paths(tmp_path / "serial", query) == _paths(tmp_path / "parallel", query)
+
+
+def test_searches_keep_working_during_a_build(sample_posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    tree = _many_posts(sample_posts, tmp_path / "posts", 1)
+    build_index(tree, index)
+    engine = SearchEngine(index)
+    _many_posts(sample_posts, tmp_path / "posts" / "more", 6)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        while not done.is_set():
+            try:
+                assert engine.search("莫斯科模式").total >= 1
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+                failures.append(exc)
+                return
+
+    searcher = threading.Thread(target=search_until_done)
+    searcher.start()
+    try:
+        build_index(tree, index)
+    finally:
+        done.set()
+        searcher.join()
+    assert failures == []
+    assert engine.search("莫斯科模式").total == 7  # the engine moved to the new generation
+
+
+def _wait_for_orphans_to_exit(marker: str, timeout: float = 10.0) -> None:
+    """The killed build's worker processes notice and stop on their own."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    alive.append(proc.name)
+            except OSError:
+                continue
+        if not alive:
+            return
+        assert time.monotonic() < deadline, f"workers still running: {alive}"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("copies", [40])
+def test_kill_9_during_a_build_leaves_the_last_index_searchable(sample_posts: Path, tmp_path: Path, copies: int) -> None:
+    index = tmp_path / "index"
+    tree = _many_posts(sample_posts, tmp_path / "posts", 1)
+    build_index(tree, index)
+    _many_posts(sample_posts, tmp_path / "posts" / "more", copies)  # 1,400 more posts
+    build = subprocess.Popen(
+        [sys.executable, "-m", "searchengine", "index", str(tree), "--index", str(index), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(2.5)
+    assert build.poll() is None, "the build finished before it could be killed; give it more posts"
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+    assert _paths(index, "莫斯科模式") == {"copy000/" + SEED}
+    _wait_for_orphans_to_exit(str(index))
+    report = build_index(tree, index)  # the next run completes
+    assert report.added == 35 * copies and report.status == "ok"
+    assert len(_paths(index, "莫斯科模式")) == copies + 1
+    leftovers = [p for p in index.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
