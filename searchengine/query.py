@@ -1,0 +1,352 @@
+"""The query language: what users type, turned into clauses and filters.
+
+Syntax (documented in the README and on the search page)::
+
+    莫斯科模式            a run of text: posts containing it, or all of its words
+    "莫斯科模式"          a quoted phrase: exactly this string (after normalization)
+    阿富汗 塔利班         terms are ANDed
+    中国 OR 俄罗斯        OR between two terms
+    -美国                 exclude posts containing the term
+    title:卡布洛夫        only in titles
+    category:国际 author:观察者网 tag:一带一路
+    date:2021-10  date:2021  after:2021-01-01  before:2022-01-01
+
+Chinese quotes (“…”) and full-width forms (＂, ：, －) work like their ASCII
+counterparts. Nothing here raises: unbalanced quotes, a lone ``OR`` or
+``-``, control characters and over-long queries are handled as plain text
+or dropped, each with a hint for the user.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+from searchengine.analysis import CJK_RANGES, Analyzer, char_runs
+from searchengine.normalize import normalize
+from searchengine.snippets import Needle
+
+__all__ = ["Element", "Clause", "Group", "Filters", "ParsedQuery", "parse_query", "make_clause", "year_span", "MAX_QUERY_CHARS"]
+
+MAX_QUERY_CHARS = 500
+
+_QUOTES = {'"': '"”＂', "＂": '＂"”', "“": '”"＂'}
+_SPACE = re.compile(r"[\s\u3000]+")
+_FIELD = re.compile(r"([A-Za-z]+)[:：](?=[^\s\u3000])")
+_FILTER_FIELDS = ("category", "author", "tag")
+_DATE_FIELDS = ("date", "after", "before")
+_FIELDS = ("title",) + _FILTER_FIELDS + _DATE_FIELDS
+_OR = {"OR", "ＯＲ", "|", "｜"}
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
+_GAP = r"[\W_]*"
+
+
+@dataclass(frozen=True)
+class Element:
+    """One position of a character-layer phrase: a term, or all terms with a prefix."""
+
+    term: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One unit of a query: a run of text or a quoted phrase.
+
+    ``elements`` is the character-layer phrase that finds the exact string;
+    ``words`` the word-layer terms that find its words scattered (empty for
+    a quoted phrase, which only matches exactly). ``verify`` is set when the
+    phrase contains punctuation or spaces, which tokens do not see, so the
+    candidates are checked against the stored text.
+    """
+
+    text: str
+    quoted: bool
+    elements: tuple[Element, ...]
+    words: tuple[str, ...]
+    title_only: bool = False
+    verify: bool = False
+
+    def needles(self) -> list[Needle]:
+        """Highlight patterns: the whole string (weighted), then its words."""
+        found = [Needle(re.compile(self._exact_pattern()), 3.0)]
+        for word in self.words:
+            if word != self.text and (len(word) > 1 or not _is_cjk_word(word)):
+                found.append(Needle(re.compile(_word_pattern(word)), 1.0))
+        return found
+
+    def _exact_pattern(self) -> str:
+        if self.verify:
+            return _SPACE.sub(" ", re.escape(self.text).replace("\\ ", " ")).replace(" ", r"\s+")
+        pieces = [_word_pattern(run) if not cjk else re.escape(run) for run, cjk, _ in char_runs(self.text)]
+        return _GAP.join(pieces)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Clauses joined by OR (usually just one)."""
+
+    clauses: tuple[Clause, ...]
+
+
+@dataclass
+class Filters:
+    """Metadata restrictions. Values are normalized; dates are epoch seconds."""
+
+    categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    not_categories: list[str] = field(default_factory=list)
+    not_authors: list[str] = field(default_factory=list)
+    not_tags: list[str] = field(default_factory=list)
+    after: int | None = None  # inclusive
+    before: int | None = None  # exclusive
+
+    def is_empty(self) -> bool:
+        return not any(
+            (self.categories, self.authors, self.tags, self.not_categories, self.not_authors, self.not_tags)
+        ) and self.after is None and self.before is None
+
+    def narrow_dates(self, start: int | None, end: int | None) -> None:
+        if start is not None:
+            self.after = start if self.after is None else max(self.after, start)
+        if end is not None:
+            self.before = end if self.before is None else min(self.before, end)
+
+
+@dataclass
+class ParsedQuery:
+    """A query ready to evaluate: ANDed groups, exclusions, filters, hints."""
+
+    text: str
+    groups: list[Group] = field(default_factory=list)
+    excluded: list[Clause] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    hints: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to match: no clause and no filter."""
+        return not self.groups and self.filters.is_empty()
+
+    def needles(self) -> list[Needle]:
+        return [needle for group in self.groups for clause in group.clauses for needle in clause.needles()]
+
+
+@dataclass
+class _Item:
+    text: str
+    quoted: bool = False
+    negated: bool = False
+    field: str | None = None
+
+
+def parse_query(query: str, analyzer: Analyzer, timezone: str = "Asia/Shanghai") -> ParsedQuery:
+    """Parse ``query``; never raises, reports problems as hints."""
+    parsed = ParsedQuery(text=query)
+    cleaned = _clean(query, parsed.hints)
+    items = _scan(cleaned, parsed.hints)
+    pending: list[Clause] = []
+    join_next = False
+    for index, item in enumerate(items):
+        if _is_or(item):
+            if pending and index + 1 < len(items) and not _is_or(items[index + 1]):
+                join_next = True
+            else:
+                parsed.hints.append("OR needs a term on each side; it was ignored")
+            continue
+        clause = _apply(item, parsed, analyzer, timezone)
+        if clause is None:
+            join_next = False
+            continue
+        if join_next and pending:
+            pending.append(clause)
+        else:
+            _flush(pending, parsed)
+            pending = [clause]
+        join_next = False
+    _flush(pending, parsed)
+    if not parsed.groups and parsed.excluded and parsed.filters.is_empty():
+        parsed.hints.append("a query of only exclusions matches nothing; add a term to search for")
+    if parsed.is_empty and not parsed.excluded and query.strip():
+        parsed.hints.append("the query has no searchable words")
+    return parsed
+
+
+def _flush(pending: list[Clause], parsed: ParsedQuery) -> None:
+    if pending:
+        parsed.groups.append(Group(tuple(pending)))
+        pending.clear()
+
+
+def _is_or(item: _Item) -> bool:
+    return not item.quoted and not item.negated and item.field is None and item.text in _OR
+
+
+def _clean(query: str, hints: list[str]) -> str:
+    """Drop control characters and cut the query to :data:`MAX_QUERY_CHARS`."""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in query)
+    if len(cleaned) > MAX_QUERY_CHARS:
+        hints.append(f"the query was shortened to its first {MAX_QUERY_CHARS} characters")
+        cleaned = cleaned[:MAX_QUERY_CHARS]
+    return cleaned
+
+
+def _scan(text: str, hints: list[str]) -> list[_Item]:
+    """Split the query into items: quoted phrases and whitespace-separated terms."""
+    items: list[_Item] = []
+    i, n = 0, len(text)
+    while i < n:
+        if _SPACE.match(text[i]):
+            i += 1
+            continue
+        item = _Item("")
+        if text[i] in "-－" and i + 1 < n and not _SPACE.match(text[i + 1]):
+            item.negated = True
+            i += 1
+        match = _FIELD.match(text, i)
+        if match and match.group(1).lower() in _FIELDS:
+            item.field = match.group(1).lower()
+            i = match.end()
+        if text[i] in _QUOTES:
+            close = next((j for j in range(i + 1, n) if text[j] in _QUOTES[text[i]]), -1)
+            if close >= 0:
+                item.text, item.quoted = text[i + 1 : close], True
+                items.append(item)
+                i = close + 1
+                continue
+            hints.append("an unbalanced quote was ignored")
+            i += 1
+        start = i
+        while i < n and not _SPACE.match(text[i]) and (i == start or text[i] not in _QUOTES):
+            i += 1
+        item.text = text[start:i].lstrip('"＂“')
+        if item.text or item.field:
+            items.append(item)
+    return items
+
+
+def _apply(item: _Item, parsed: ParsedQuery, analyzer: Analyzer, timezone: str) -> Clause | None:
+    """Turn one item into a clause, or record it as a filter or exclusion."""
+    if item.field in _FILTER_FIELDS:
+        _add_filter(parsed.filters, item)
+        return None
+    if item.field in _DATE_FIELDS:
+        _add_date(parsed, item, timezone)
+        return None
+    clause = make_clause(item.text, item.quoted, analyzer, title_only=item.field == "title")
+    if clause is None:
+        return None
+    if item.negated:
+        parsed.excluded.append(clause)
+        return None
+    return clause
+
+
+def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = False) -> Clause | None:
+    """The clause for ``text``, or None when it holds nothing searchable."""
+    normalized = _SPACE.sub(" ", normalize(text)).strip()
+    runs = list(char_runs(normalized))
+    if not runs:
+        return None
+    elements = _elements(runs)
+    words = () if quoted else tuple(dict.fromkeys(analyzer.segment(normalized)))
+    # Tokens skip punctuation and spaces; a quoted phrase containing some
+    # must be checked against the text itself to be exact. Unquoted text is
+    # the run of tokens, without punctuation around it.
+    verify = quoted and "".join(run for run, _, _ in runs) != normalized
+    last_run, _, last_start = runs[-1]
+    text = normalized if quoted else normalized[runs[0][2] : last_start + len(last_run)]
+    return Clause(text, quoted, tuple(elements), words, title_only, verify)
+
+
+def _elements(runs: Sequence[tuple[str, bool, int]]) -> list[Element]:
+    """The character-layer phrase of a query string (see :mod:`searchengine.analysis`).
+
+    Inside the query a CJK run that is followed by more text must end where
+    it ends in the post, so it keeps its closing single character; the last
+    run may continue in the post, so it has none, and if it is a single
+    character it matches as a prefix.
+    """
+    elements: list[Element] = []
+    for index, (run, cjk, _) in enumerate(runs):
+        if not cjk:
+            elements.append(Element(run))
+            continue
+        elements.extend(Element(run[i : i + 2]) for i in range(len(run) - 1))
+        last = index == len(runs) - 1
+        if not last:
+            elements.append(Element(run[-1]))
+        elif len(run) == 1:
+            elements.append(Element(run, prefix=True))
+    return elements
+
+
+def _is_cjk_word(word: str) -> bool:
+    return all(cjk for _, cjk, _ in char_runs(word))
+
+
+def _word_pattern(word: str) -> str:
+    """A Latin/digit word matches whole words only; a CJK word anywhere.
+
+    "Whole" as the character layer sees it: ``apec`` matches in ``apec会议``
+    (a CJK character ends a Latin word) but not in ``apecs``.
+    """
+    escaped = re.escape(word)
+    if _is_cjk_word(word):
+        return escaped
+    return rf"(?<![^\W_{CJK_RANGES}]){escaped}(?![^\W_{CJK_RANGES}])"
+
+
+def _add_filter(filters: Filters, item: _Item) -> None:
+    value = _SPACE.sub(" ", normalize(item.text)).strip()
+    if not value:
+        return
+    name = {"category": "categories", "author": "authors", "tag": "tags"}[item.field or ""]
+    getattr(filters, f"not_{name}" if item.negated else name).append(value)
+
+
+def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
+    span = _date_span(unicodedata.normalize("NFKC", item.text).strip(), timezone)
+    if span is None:
+        parsed.hints.append(f"{item.field}:{item.text} is not a date (use 2021, 2021-10 or 2021-10-21); it was ignored")
+        return
+    start, end = span
+    if item.field == "after":
+        parsed.filters.narrow_dates(start, None)
+    elif item.field == "before":
+        parsed.filters.narrow_dates(None, start)
+    else:
+        parsed.filters.narrow_dates(start, end)
+
+
+def year_span(year: int, timezone: str) -> tuple[int, int] | None:
+    """[start, end) of a calendar year in ``timezone``, or None if it is no year."""
+    if not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9998:
+        return None
+    return _date_span(f"{year:04d}", timezone)
+
+
+def _date_span(text: str, timezone: str) -> tuple[int, int] | None:
+    """``2021`` / ``2021-10`` / ``2021-10-21`` as [start, end) epoch seconds."""
+    match = _DATE.match(text)
+    if not match:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    zone = ZoneInfo(timezone)
+    try:
+        if month is None:
+            start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)  # type: ignore[arg-type]
+        elif day is None:
+            start = datetime(year, month, 1, tzinfo=zone)  # type: ignore[arg-type]
+            end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)  # type: ignore[arg-type]
+        else:
+            start = datetime(year, month, day, tzinfo=zone)  # type: ignore[arg-type]
+            end = start + timedelta(days=1)
+    except ValueError:
+        return None
+    return int(start.timestamp()), int(end.timestamp())

@@ -1,0 +1,163 @@
+"""A read-only snapshot of one index generation, laid out for fast queries.
+
+Opening a view reads, once, everything a query needs per document into
+numpy arrays: which documents are live, each one's date and year, the token
+count of each layer (for BM25), and the author, categories and tags (for
+filters and facets). Postings come from :func:`searchengine.segments.read_postings`
+as arrays with global document numbers. A search then works on whole arrays
+instead of one document at a time, which is what keeps it fast on common
+words that match half the archive.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from whoosh.index import FileIndex
+
+from searchengine.normalize import normalize
+from searchengine.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE
+from searchengine.segments import Postings, column_array, read_postings
+
+__all__ = ["IndexView", "Vocabulary"]
+
+_DOCINFO_DTYPE = np.dtype([("date", ">i8")] + [(name, ">u4") for name in DOCINFO_FIELDS[1:]])
+assert _DOCINFO_DTYPE.itemsize == struct.calcsize(DOCINFO_STRUCT)
+
+
+@dataclass
+class Vocabulary:
+    """The values of a keyword field (authors, categories, tags) per document.
+
+    Stored as pairs (``doc[i]`` has value ``value[i]``), which makes facet
+    counts one ``bincount`` and filters one ``isin``.
+    """
+
+    names: list[str]
+    doc: np.ndarray
+    value: np.ndarray
+    by_normalized: dict[str, list[int]]
+
+    @classmethod
+    def build(cls, view: "IndexView", fieldname: str) -> "Vocabulary":
+        names: list[str] = []
+        docs: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for index, name in enumerate(view.reader.field_terms(fieldname)):
+            names.append(name)
+            ids = view.postings(fieldname, name).ids
+            docs.append(ids)
+            values.append(np.full(len(ids), index, dtype=np.int32))
+        by_normalized: dict[str, list[int]] = {}
+        for index, name in enumerate(names):
+            by_normalized.setdefault(normalize(name).strip(), []).append(index)
+        doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        value = np.concatenate(values) if values else np.zeros(0, np.int32)
+        return cls(names, doc, value, by_normalized)
+
+    def docs_with(self, normalized_name: str) -> np.ndarray:
+        """Document numbers having the value (compared in normalized form)."""
+        wanted = self.by_normalized.get(normalized_name, [])
+        return np.unique(self.doc[np.isin(self.value, wanted)])
+
+    def counts(self, selected: np.ndarray) -> np.ndarray:
+        """How many of the ``selected`` documents (a boolean mask) have each value."""
+        return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
+
+    def values_of(self, docnum: int) -> list[str]:
+        return [self.names[v] for v in self.value[self.doc == docnum]]
+
+
+class IndexView:
+    """One generation of an index, opened for searching."""
+
+    def __init__(self, ix: FileIndex, timezone: str) -> None:
+        self.ix = ix
+        self.generation = ix.latest_generation()
+        self.reader = ix.reader()
+        self.size = self.reader.doc_count_all()
+        # An index without documents has an EmptyReader, which has no leaves.
+        self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers()) if self.size else []
+        self.live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self.leaves:
+            deleted = list(leaf.deleted_docs_set)
+            self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
+        self.doc_count = int(self.live.sum())
+        info = self._docinfo()
+        self.date = info["date"].astype(np.int64)
+        self.year = _years(self.date, ZoneInfo(timezone))
+        self.lengths = {name: info[name].astype(np.float32) for name in DOCINFO_FIELDS[1:]}
+        live_count = max(self.doc_count, 1)
+        self.avg_length = {
+            name: max(float(lengths[self.live].sum()) / live_count, 1.0) for name, lengths in self.lengths.items()
+        }
+        self.authors = Vocabulary.build(self, "author")
+        self.categories = Vocabulary.build(self, "category")
+        self.tags = Vocabulary.build(self, "tag")
+
+    def _docinfo(self) -> np.ndarray:
+        default = np.array([DOCINFO_DEFAULT], dtype=_DOCINFO_DTYPE).tobytes()
+        parts = [column_array(leaf, "docinfo", _DOCINFO_DTYPE, default) for leaf, _ in self.leaves]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=_DOCINFO_DTYPE)
+
+    def postings(self, fieldname: str, term: str, positions: bool = False) -> Postings:
+        """A term's postings over all segments, with global document numbers."""
+        parts = []
+        for leaf, offset in self.leaves:
+            found = read_postings(leaf, fieldname, term, positions)
+            if len(found.ids):
+                found.ids = found.ids + offset
+                parts.append(found)
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return Postings.empty(positions)
+        return Postings.concat(
+            [p.ids for p in parts],
+            [p.weights for p in parts],
+            [p.counts for p in parts if p.counts is not None],
+            [p.positions for p in parts if p.positions is not None],
+            positions,
+        )
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
+        return list(self.reader.expand_prefix(fieldname, prefix))
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        return self.reader.stored_fields(docnum)
+
+    def docnum_of(self, path: str) -> int | None:
+        """The live document indexed under ``path``, if any."""
+        found = self.postings("path", path).ids
+        live = found[self.live[found]]
+        return int(live[-1]) if len(live) else None
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _years(dates: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """The calendar year of each date in ``zone`` (0 for posts without a date).
+
+    A year starts at midnight on 1 January, local time; the zone's UTC offset
+    on that day (DST included) decides which instant that is.
+    """
+    years = np.zeros(len(dates), dtype=np.int32)
+    dated = dates != NO_DATE
+    if not dated.any():
+        return years
+    utc_years = dates[dated].astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+    offsets = np.zeros(len(utc_years), dtype=np.int64)
+    for year in np.unique(utc_years):
+        # 1 January of Y and of Y+1 fall in the same season: one offset serves
+        # both year boundaries a UTC year Y can straddle.
+        offset = datetime(int(year), 1, 1, tzinfo=zone).utcoffset()
+        offsets[utc_years == year] = int(offset.total_seconds()) if offset else 0
+    local = dates[dated] + offsets
+    years[dated] = local.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return years
