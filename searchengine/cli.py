@@ -1,0 +1,279 @@
+"""The ``searchengine`` command: parses options, calls the library, prints.
+
+No search logic lives here. Library errors become a one-line message and a
+non-zero exit status, never a traceback.
+
+Exit status of ``index``: 0 every post indexed, 3 some posts failed (the
+rest is committed), 1 nothing could be done.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from searchengine import __version__
+from searchengine.errors import SearchEngineError
+from searchengine.settings import SETTINGS, env_name, setting
+
+EXIT_PARTIAL = 3
+SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
+
+
+def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """A click option whose default and help come from the settings table."""
+    spec = SETTINGS[name]
+    return click.option(
+        *(flags or (f"--{name.replace('_', '-')}",)),
+        name,
+        default=lambda: setting(name),
+        show_default=str(spec.default) if spec.default != "" else "bundled",
+        help=f"{spec.help} [env: {env_name(name)}]",
+        **kwargs,
+    )
+
+
+def _fail(error: SearchEngineError) -> "click.ClickException":
+    return click.ClickException(str(error))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="searchengine")
+def main() -> None:
+    """Full-text search for Chinese news archives kept as Hexo-style posts.
+
+    \b
+    searchengine index POSTS_DIR      build or update the index
+    searchengine search QUERY         search it
+    searchengine serve                serve the search page
+    searchengine demo                 index the sample posts and serve them
+    """
+
+
+@main.command()
+@click.argument("posts_dir", type=click.Path(path_type=Path))
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Re-analyse every post (needed after analysis settings change).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary (errors still printed).")
+@_option("workers", type=int)
+@_option("user_dict", type=str)
+@_option("timezone")
+@_option("max_post_bytes", type=int)
+@_option("lock_timeout", type=float)
+def index(
+    posts_dir: Path,
+    index: Path,
+    rebuild: bool,
+    as_json: bool,
+    quiet: bool,
+    workers: int,
+    user_dict: Path | str,
+    timezone: str,
+    max_post_bytes: int,
+    lock_timeout: float,
+) -> None:
+    """Build or update the index from the posts under POSTS_DIR."""
+    from searchengine.indexer import BuildOptions, build_index
+
+    options = BuildOptions(
+        rebuild=rebuild,
+        workers=workers,
+        timezone=timezone,
+        max_post_bytes=max_post_bytes,
+        lock_timeout=lock_timeout,
+        user_dict=Path(user_dict) if user_dict else None,
+    )
+    with _progress_bar(enabled=not quiet and not as_json and sys.stderr.isatty()) as progress:
+        try:
+            report = build_index(posts_dir, index, options, progress=progress)
+        except SearchEngineError as error:
+            raise _fail(error) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif not quiet:
+        _print_report(report)
+    else:
+        for line in report.failed:
+            click.echo(line, err=True)
+    if report.status == "failed":
+        sys.exit(1)
+    if report.status == "partial":
+        sys.exit(EXIT_PARTIAL)
+
+
+class _progress_bar:
+    """A tqdm bar on stderr fed by the indexer's progress callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        def update(done: int, total: int) -> None:
+            if self.bar is None:
+                self.bar = tqdm(total=total, unit="post", file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(done - self.bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_report(report: Any) -> None:
+    for line in report.failed:
+        click.echo(click.style("error: ", fg="red") + line, err=True)
+    for line in report.warnings:
+        click.echo(click.style("warning: ", fg="yellow") + line, err=True)
+    click.echo(
+        f"{report.posts} posts: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged, {len(report.failed)} failed "
+        f"in {report.seconds:.1f} s; the index at {report.index_dir} holds {report.documents} posts"
+    )
+
+
+@main.command()
+@click.argument("query")
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+@click.option("--limit", "-n", default=10, show_default=True, help="Results per page.")
+@click.option("--page", "-p", default=1, show_default=True, help="Page of results.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--category", help="Only posts in this category.")
+@click.option("--author", help="Only posts by this author.")
+@click.option("--json", "as_json", is_flag=True, help="Print the library's result as JSON.")
+@_option("timezone")
+def search(
+    query: str,
+    index: Path,
+    limit: int,
+    page: int,
+    sort: str,
+    category: str | None,
+    author: str | None,
+    as_json: bool,
+    timezone: str,
+) -> None:
+    """Search the index for QUERY (see the README for the query syntax)."""
+    from searchengine.engine import SearchEngine
+
+    try:
+        result = SearchEngine(index, timezone=timezone).search(
+            query, limit=limit, page=page, sort=sort, category=category, author=author
+        )
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    color = sys.stdout.isatty()
+    for hint in result.hints:
+        click.echo(f"hint: {hint}", err=True)
+    shown = f"{(page - 1) * limit + 1}-{(page - 1) * limit + len(result.hits)} of " if result.hits else ""
+    click.echo(f"{shown}{result.total} results ({result.took_ms:.0f} ms)")
+    for number, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
+        click.echo("")
+        title = _marked(hit.title_highlight.text, hit.title_highlight.spans, color, bold=True)
+        click.echo(f"{number}. {title}")
+        meta = " · ".join(x for x in ((hit.date or "")[:10], "、".join(hit.categories), hit.author) if x)
+        click.echo(f"   {hit.path}  {meta}")
+        click.echo(f"   {_marked(hit.snippet.text, hit.snippet.spans, color)}")
+
+
+def _marked(text: str, spans: list[tuple[int, int]], color: bool, bold: bool = False) -> str:
+    """Text with its matches in colour on a terminal; plain when piped."""
+    if not color:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        out.append(click.style(text[last:start], bold=bold))
+        out.append(click.style(text[start:end], fg="yellow", bold=True, underline=True))
+        last = end
+    out.append(click.style(text[last:], bold=bold))
+    return "".join(out)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--index", "-i", type=click.Path(path_type=Path), help="Analyse with this index's settings (its dictionary).")
+@_option("user_dict", type=str)
+def analyze(text: str, index: Path | None, user_dict: Path | str) -> None:
+    """Show how TEXT is normalized and tokenized in both layers."""
+    from searchengine.analysis import AnalysisSettings, analyzer_for, char_tokens
+    from searchengine.indexer import check_compatible, open_index
+    from searchengine.normalize import normalize
+
+    try:
+        ix = open_index(index) if index else None
+        settings = check_compatible(ix, index) if ix else AnalysisSettings.from_dict_file(user_dict or None)
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    normalized = normalize(text)
+    analyzer = analyzer_for(settings)
+    click.echo(f"normalized: {normalized}")
+    click.echo("words:      " + " ".join(f"{w}@{p}" for w, p in analyzer.word_tokens(normalized)))
+    click.echo("characters: " + " ".join(f"{t}@{p}" for p, t in enumerate(char_tokens(normalized))))
+    click.echo(f"settings:   {settings.describe()}")
+
+
+@main.command()
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats(index: Path, as_json: bool) -> None:
+    """Show what the index holds."""
+    from searchengine.engine import SearchEngine
+
+    try:
+        found = SearchEngine(index).stats()
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for key, value in found.to_dict().items():
+        click.echo(f"{key}: {value}")
+
+
+@main.command()
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+@_option("host")
+@_option("port", type=int)
+@_option("threads", type=int)
+def serve(index: Path, host: str, port: int, threads: int) -> None:
+    """Serve the search page and JSON API with a production WSGI server."""
+    from searchengine.web.server import serve as run_server
+
+    try:
+        run_server(index, host=host, port=port, threads=threads)
+    except SearchEngineError as error:
+        raise _fail(error) from None
+
+
+@main.command()
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+@_option("host")
+@_option("port", type=int)
+@click.option("--no-serve", is_flag=True, help="Only build the index.")
+def demo(index: Path, host: str, port: int, no_serve: bool) -> None:
+    """Index the bundled sample posts into --index, then serve them."""
+    from searchengine.indexer import BuildOptions, build_index
+
+    try:
+        report = build_index(SAMPLE_POSTS, index, BuildOptions())
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    _print_report(report)
+    if not no_serve:
+        from searchengine.web.server import serve as run_server
+
+        click.echo(f"Serving http://{host}:{port}/  (Ctrl-C to stop)")
+        run_server(index, host=host, port=port, threads=setting("threads"))

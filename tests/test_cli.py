@@ -1,0 +1,142 @@
+"""The `searchengine` command, through click's runner and as installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchengine import SearchEngine
+from searchengine.cli import EXIT_PARTIAL, main
+from searchengine.settings import SETTINGS, env_name
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, sample_posts: Path) -> Path:
+    folder = tmp_path_factory.mktemp("cli-index")
+    result = CliRunner().invoke(main, ["index", str(sample_posts), "--index", str(folder), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_index_prints_a_summary_and_json(sample_posts: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", str(sample_posts), "--index", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "35 posts: 35 added, 0 updated, 0 removed, 0 unchanged, 0 failed" in result.output
+    again = runner.invoke(main, ["index", str(sample_posts), "--index", str(tmp_path), "--json"])
+    summary = json.loads(again.output)
+    assert summary["status"] == "ok" and summary["unchanged"] == 35 and summary["added"] == 0
+    assert {"added", "updated", "removed", "failed", "seconds", "errors", "warnings"} <= set(summary)
+
+
+def test_index_exit_status_tells_partial_from_failure(sample_posts: Path, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    shutil.copytree(sample_posts, posts)
+    (posts / "bad.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    partial = CliRunner().invoke(main, ["index", str(posts), "--index", str(tmp_path / "i1")])
+    assert partial.exit_code == EXIT_PARTIAL
+    assert "bad.md: malformed front matter" in partial.output
+    missing = CliRunner().invoke(main, ["index", str(tmp_path / "nope"), "--index", str(tmp_path / "i2")])
+    assert missing.exit_code == 1
+    assert "Error: posts folder" in missing.output and "Traceback" not in missing.output
+
+
+def test_search_json_is_the_library_result(index: Path) -> None:
+    result = CliRunner().invoke(main, ["search", "莫斯科模式", "--index", str(index), "--json"])
+    assert result.exit_code == 0
+    printed = json.loads(result.output)
+    expected = SearchEngine(index).search("莫斯科模式").to_dict()
+    printed.pop("took_ms"), expected.pop("took_ms")
+    assert printed == expected
+
+
+def test_search_prints_plain_text_when_piped(index: Path) -> None:
+    result = CliRunner().invoke(main, ["search", "卡布洛夫", "--index", str(index), "--limit", "1"])
+    assert result.exit_code == 0
+    assert "1-1 of 2 results" in result.output
+    assert "guancha/" in result.output and "卡布洛夫" in result.output
+    assert "\x1b[" not in result.output
+
+
+def test_search_without_an_index_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["search", "x", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no index at") and len(result.output.splitlines()) == 1
+
+
+def test_analyze_shows_both_layers(index: Path) -> None:
+    result = CliRunner().invoke(main, ["analyze", "習近平在ＡＰＥＣ會議", "--index", str(index)])
+    assert result.exit_code == 0
+    assert "normalized: 习近平在apec会议" in result.output
+    assert "习近平@0" in result.output
+    assert "习近@0 近平@1 平在@2 在@3 apec@4 会议@5 议@6" in result.output
+
+
+def test_stats(index: Path) -> None:
+    result = CliRunner().invoke(main, ["stats", "--index", str(index), "--json"])
+    assert json.loads(result.output)["documents"] == 35
+
+
+def test_settings_come_from_the_environment(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(env_name("index"), str(index))
+    result = CliRunner().invoke(main, ["search", "莫斯科模式"])
+    assert result.exit_code == 0 and "of 1 results" in result.output
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in SETTINGS:
+        assert f"`{env_name(name)}`" in readme, name
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "searchengine", "--help"], capture_output=True, text=True, check=True)
+    assert "searchengine index POSTS_DIR" in result.stdout
+
+
+def test_a_plain_pip_install_works_from_outside_the_checkout(tmp_path: Path) -> None:
+    """`pip install .` (a wheel, not an editable install) gives a working command.
+
+    The new virtualenv borrows the dependencies from this one instead of
+    downloading them, so the test checks our packaging, not the network.
+    """
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
+        check=True, cwd=tmp_path, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = Path(subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip())
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [venv / "bin" / "pip", "install", "--quiet", "--no-deps", *wheels.glob("searchengine-*.whl")],
+        check=True, cwd=tmp_path, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    command = venv / "bin" / "searchengine"
+    assert "searchengine index POSTS_DIR" in subprocess.run(
+        [command, "--help"], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    where = subprocess.run(
+        [venv / "bin" / "python", "-c", "import searchengine.web, searchengine; print(searchengine.__file__)"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    ).stdout
+    assert str(venv) in where
+    demo = subprocess.run(
+        [command, "demo", "--index", str(tmp_path / "index"), "--no-serve"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "35 added" in demo.stdout
