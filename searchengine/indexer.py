@@ -475,11 +475,11 @@ def _worker(
         analyzer = analyzer_for(settings)
         sink = _SegmentSink(FileStorage(index_folder), schema, options.segment_docs)
         while True:
+            if os.getppid() != parent_pid:  # the build was killed: stop too
+                os._exit(1)
             try:
                 batch = job_queue.get(timeout=1.0)
             except queue.Empty:
-                if os.getppid() != parent_pid:  # the build was killed: stop too
-                    os._exit(1)
                 continue
             if batch is None:
                 break
