@@ -12,13 +12,16 @@ another word. So every field is indexed twice:
   and word phrases still line up;
 * the **character layer** — for each run of CJK characters, the bigram
   starting at every character, the run's last character alone closing the
-  run (``ABC`` → ``AB``, ``BC``, ``C``); Latin letters and digits as
-  lower-cased words. Positions run on through the whole text. A string of
-  CJK characters occurs in a text exactly when its bigrams occur at
-  consecutive positions, which is what makes quoted phrases exact and names
-  impossible to lose. The closing single character means every character
-  starts exactly one token, so a one-character query is a prefix lookup and
-  two runs separated by punctuation can never fake a match across the gap.
+  run, and a marker ``^`` + first character at the run's first position
+  (``ABC`` → ``^A`` and ``AB`` at 0, ``BC`` at 1, ``C`` at 2); Latin letters
+  and digits as lower-cased words. Positions run on through the whole text.
+  A string of CJK characters occurs in a text exactly when its bigrams occur
+  at consecutive positions, which is what makes quoted phrases exact and
+  names impossible to lose. The closing single character means every
+  character starts exactly one token (a one-character query is a prefix
+  lookup) and two runs separated by punctuation can never fake a match
+  across the gap; the start marker finds a run that begins with a given
+  character, as in ``2024年`` (``2024`` then ``^年``), without a prefix lookup.
 
 Both layers see the output of :func:`searchengine.normalize.normalize`, as
 does the query side.
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import jieba
 from whoosh.analysis import Token, Tokenizer
@@ -51,11 +54,16 @@ __all__ = [
     "WordTokenizer",
     "DEFAULT_USER_DICT",
     "char_tokens",
+    "char_spans",
     "is_cjk",
+    "RUN_START",
 ]
 
 #: Bump when tokens change for the same text: old indexes must be rebuilt.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
+
+#: Marks the first character of a CJK run in the character layer.
+RUN_START = "^"
 
 DEFAULT_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 
@@ -86,16 +94,39 @@ def char_runs(text: str) -> Iterator[tuple[str, bool, int]]:
         yield (cjk or match.group(2)), bool(cjk), match.start()
 
 
-def char_tokens(text: str) -> list[str]:
-    """The character layer of normalized ``text``; a token's position is its index."""
-    tokens: list[str] = []
-    extend = tokens.extend
+def char_tokens(text: str) -> list[tuple[str, int]]:
+    """The character layer of normalized ``text`` as ``(token, position)`` pairs."""
+    return _char_layer(text, False)
+
+
+def char_spans(text: str) -> list[tuple[str, int, int, int]]:
+    """The character layer as ``(token, position, startchar, endchar)``."""
+    return _char_layer(text, True)
+
+
+def _char_layer(text: str, offsets: bool) -> list[Any]:
+    """One implementation for both: the indexer's hot path and the display."""
+    tokens: list[Any] = []
+    append, extend = tokens.append, tokens.extend
+    pos = 0
     for match in _RUNS.finditer(text):
         run = match.group(1)
+        start = match.start()
         if run:
-            extend([run[i : i + 2] for i in range(len(run))])
+            n = len(run)
+            if offsets:
+                if n > 1:
+                    append((RUN_START + run[0], pos, start, start + 1))
+                extend([(run[i : i + 2], pos + i, start + i, start + min(i + 2, n)) for i in range(n)])
+            else:
+                if n > 1:
+                    append((RUN_START + run[0], pos))
+                extend([(run[i : i + 2], pos + i) for i in range(n)])
+            pos += n
         else:
-            tokens.append(match.group(2))
+            word = match.group(2)
+            append((word, pos, start, start + len(word)) if offsets else (word, pos))
+            pos += 1
     return tokens
 
 
@@ -271,16 +302,7 @@ class CharTokenizer(_LayerTokenizer):
     """The character layer (bigrams of CJK runs, words of Latin and digits)."""
 
     def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
-        pos = 0
-        for run, cjk, start in char_runs(text):
-            if not cjk:
-                yield run, pos, start, start + len(run)
-                pos += 1
-                continue
-            for i in range(len(run)):
-                piece = run[i : i + 2]
-                yield piece, pos, start + i, start + i + len(piece)
-                pos += 1
+        return iter(char_spans(text))
 
 
 class WordTokenizer(_LayerTokenizer):

@@ -221,7 +221,7 @@ def analyze(text: str, index: Path | None, user_dict: Path | str) -> None:
     analyzer = analyzer_for(settings)
     click.echo(f"normalized: {normalized}")
     click.echo("words:      " + " ".join(f"{w}@{p}" for w, p in analyzer.word_tokens(normalized)))
-    click.echo("characters: " + " ".join(f"{t}@{p}" for p, t in enumerate(char_tokens(normalized))))
+    click.echo("characters: " + " ".join(f"{t}@{p}" for t, p in char_tokens(normalized)))
     click.echo(f"settings:   {settings.describe()}")
 
 

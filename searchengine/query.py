@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
-from searchengine.analysis import CJK_RANGES, Analyzer, char_runs
+from searchengine.analysis import CJK_RANGES, RUN_START, Analyzer, char_runs
 from searchengine.normalize import normalize
 from searchengine.snippets import Needle
 
@@ -47,9 +47,13 @@ _GAP = r"[\W_]*"
 
 @dataclass(frozen=True)
 class Element:
-    """One position of a character-layer phrase: a term, or all terms with a prefix."""
+    """One position of a character-layer phrase.
 
-    term: str
+    Any of ``terms`` may stand there; with ``prefix``, any term starting
+    with the one given.
+    """
+
+    terms: tuple[str, ...]
     prefix: bool = False
 
 
@@ -267,22 +271,28 @@ def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = 
 def _elements(runs: Sequence[tuple[str, bool, int]]) -> list[Element]:
     """The character-layer phrase of a query string (see :mod:`searchengine.analysis`).
 
-    Inside the query a CJK run that is followed by more text must end where
-    it ends in the post, so it keeps its closing single character; the last
-    run may continue in the post, so it has none, and if it is a single
-    character it matches as a prefix.
+    A CJK run followed by more query text must end where it ends in the post,
+    so it keeps its closing single character; the last run may go on in the
+    post, so it has none. A last run of one character that follows other
+    text must begin a run in the post (its start marker, or a run of just
+    that character); a query of one character alone matches it anywhere.
     """
     elements: list[Element] = []
     for index, (run, cjk, _) in enumerate(runs):
+        first, last = index == 0, index == len(runs) - 1
         if not cjk:
-            elements.append(Element(run))
-            continue
-        elements.extend(Element(run[i : i + 2]) for i in range(len(run) - 1))
-        last = index == len(runs) - 1
-        if not last:
-            elements.append(Element(run[-1]))
+            elements.append(Element((run,)))
         elif len(run) == 1:
-            elements.append(Element(run, prefix=True))
+            if not last:
+                elements.append(Element((run,)))
+            elif first:
+                elements.append(Element((run,), prefix=True))
+            else:
+                elements.append(Element((RUN_START + run, run)))
+        else:
+            elements.extend(Element((run[i : i + 2],)) for i in range(len(run) - 1))
+            if not last:
+                elements.append(Element((run[-1],)))
     return elements
 
 

@@ -62,10 +62,13 @@ def test_normalizer_agrees_with_itself_on_every_sample_post(sample_posts: Path) 
 
 
 def test_character_layer_gives_each_character_one_token() -> None:
-    assert char_tokens("莫斯科模式") == ["莫斯", "斯科", "科模", "模式", "式"]
-    # punctuation ends a run; Latin and digits are words
-    assert char_tokens("问题，在apec会议5g") == ["问题", "题", "在", "apec", "会议", "议", "5g"]
-    assert char_tokens("中") == ["中"]
+    assert char_tokens("莫斯科模式") == [("^莫", 0), ("莫斯", 0), ("斯科", 1), ("科模", 2), ("模式", 3), ("式", 4)]
+    # punctuation ends a run; Latin and digits are words; a run of one
+    # character has no start marker
+    assert char_tokens("问题，在apec会议5g") == [
+        ("^问", 0), ("问题", 0), ("题", 1), ("在", 2), ("apec", 3), ("^会", 4), ("会议", 4), ("议", 5), ("5g", 6),
+    ]
+    assert char_tokens("中") == [("中", 0)]
     assert char_tokens("，。！") == []
 
 
@@ -73,9 +76,9 @@ def test_character_tokenizer_keeps_the_whoosh_contract(settings: AnalysisSetting
     text = "俄外长拉夫罗夫表示，ＡＰＥＣ会议"
     normalized = normalize(text)
     tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in CharTokenizer(settings)(text, positions=True, chars=True)]
-    assert [pos for _, pos, _, _ in tokens] == list(range(len(tokens)))
+    assert [(token, pos) for token, pos, _, _ in tokens] == char_tokens(normalized)
     for token, _, start, end in tokens:
-        assert normalized[start:end] == token
+        assert normalized[start:end] == token.lstrip("^")
 
 
 def test_word_layer_puts_sub_words_at_the_word_position(settings: AnalysisSettings) -> None:
