@@ -7,9 +7,11 @@ words in the word layer. The score is BM25F over title and body (the title
 weighted above the body): the exact string scores as one term, weighted
 above the words, and each word adds its own BM25F.
 
-Everything works on whole posting lists as numpy arrays: a "key" is
-``docnum << 32 | position``, so a phrase of n terms is n sorted-array
-intersections, not a walk over documents.
+Sets of posts are dense arrays over all document numbers (a boolean "which",
+a float "score"): an archive of 75,000 posts makes each array a few hundred
+kilobytes, and unions, intersections and sums are single vectorised
+operations with no sorting. Positions are "keys", ``docnum << 32 |
+position`` in sorted arrays, so a phrase of n terms is n binary searches.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from searchengine.query import Clause, Element
 from searchengine.schema import BODY_CHARS, BODY_WORDS, TITLE_CHARS, TITLE_WORDS
 from searchengine.view import IndexView
 
-__all__ = ["ClauseMatch", "match_clause", "exact_docs", "Ranking"]
+__all__ = ["ClauseMatch", "match_clause", "exact_mask", "Ranking", "contains_sorted"]
 
 K1 = 1.2
 #: Length normalisation, per field. Bodies get a low ``b``: a long article
@@ -37,6 +39,8 @@ TITLE_WEIGHT = 3.0
 EXACT_WEIGHT = 2.0
 
 _SPACES = re.compile(r"\s+")
+_TITLES = (TITLE_CHARS, TITLE_WORDS)
+_STORED = {TITLE_CHARS: "title", BODY_CHARS: "body"}
 
 
 @dataclass(frozen=True)
@@ -52,30 +56,35 @@ class Ranking:
 
 @dataclass
 class ClauseMatch:
-    """The posts a clause matches (sorted ``docs``), with aligned arrays.
+    """What a clause matches, as dense per-document arrays.
 
     ``starts`` holds the keys (doc << 32 | position) where the exact string
     starts in the body's character layer: the ranking uses them for
     proximity between clauses.
     """
 
-    docs: np.ndarray
-    scores: np.ndarray
-    exact: np.ndarray
+    which: np.ndarray  # bool: the document matches
+    scores: np.ndarray  # float: its score (0 where it does not match)
+    exact: np.ndarray  # bool: it contains the exact string
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-    @classmethod
-    def empty(cls) -> "ClauseMatch":
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, bool))
 
 
 @dataclass
 class _Phrase:
-    """Exact occurrences of a clause in one field: per-document counts and starts."""
+    """Exact occurrences of a clause in one field."""
 
-    docs: np.ndarray
-    counts: np.ndarray
-    starts: np.ndarray
+    docs: np.ndarray  # sorted document numbers
+    counts: np.ndarray  # occurrences in each
+    starts: np.ndarray  # sorted keys of the occurrences (empty if not asked for)
+
+
+def contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """For each needle, whether the sorted ``haystack`` holds it (binary search)."""
+    if not len(haystack):
+        return np.zeros(len(needles), bool)
+    where = np.searchsorted(haystack, needles)
+    where[where == len(haystack)] = 0
+    return haystack[where] == needles
 
 
 def match_clause(view: IndexView, clause: Clause, ranking: Ranking = Ranking(), want_starts: bool = False) -> ClauseMatch:
@@ -83,96 +92,94 @@ def match_clause(view: IndexView, clause: Clause, ranking: Ranking = Ranking(), 
     fields = [(TITLE_CHARS, TITLE_WORDS)] if clause.title_only else [(TITLE_CHARS, TITLE_WORDS), (BODY_CHARS, BODY_WORDS)]
     phrases = {chars: _phrase(view, chars, clause.elements, want_starts) for chars, _ in fields}
     if clause.verify:
-        phrases = _verified(view, clause, phrases)
-    exact_docs_ = _union([p.docs for p in phrases.values()])
-    exact_score = _bm25f(view, exact_docs_, {f: (p.docs, p.counts) for f, p in phrases.items()}, ranking)
-    docs, scores = exact_docs_, exact_score * ranking.exact_weight
+        phrases = {name: _verified(view, clause, name, phrase) for name, phrase in phrases.items()}
+    exact = np.zeros(view.size, bool)
+    for phrase in phrases.values():
+        exact[phrase.docs] = True
+    exact &= view.live
+    scores = ranking.exact_weight * _bm25f(view, exact, {f: (p.docs, p.counts) for f, p in phrases.items()}, ranking)
+    which = exact.copy()
     if clause.words:
-        word_docs, word_scores = _words(view, clause.words, [w for _, w in fields], ranking)
-        docs, scores = _merge_or(docs, scores, word_docs, word_scores)
-    exact = np.isin(docs, exact_docs_, assume_unique=True)
-    live = view.live[docs]
-    starts = phrases[fields[-1][0]].starts
-    return ClauseMatch(docs[live], scores[live], exact[live], starts)
+        word_which, word_scores = _words(view, clause.words, [w for _, w in fields], ranking)
+        which |= word_which
+        scores += word_scores
+    scores[~which] = 0.0
+    return ClauseMatch(which, scores, exact, phrases[fields[-1][0]].starts)
 
 
-def exact_docs(view: IndexView, clause: Clause) -> np.ndarray:
-    """Live documents containing the clause's exact string (for exclusions)."""
+def exact_mask(view: IndexView, clause: Clause) -> np.ndarray:
+    """Documents containing the clause's exact string (for exclusions)."""
     fields = [TITLE_CHARS] if clause.title_only else [TITLE_CHARS, BODY_CHARS]
-    phrases = {f: _phrase(view, f, clause.elements, False) for f in fields}
-    if clause.verify:
-        phrases = _verified(view, clause, phrases)
-    docs = _union([p.docs for p in phrases.values()])
-    return docs[view.live[docs]]
+    found = np.zeros(view.size, bool)
+    for name in fields:
+        phrase = _phrase(view, name, clause.elements, False)
+        if clause.verify:
+            phrase = _verified(view, clause, name, phrase)
+        found[phrase.docs] = True
+    return found
 
 
 # --- exact strings: phrases of the character layer ---------------------------
 
 
-def _element_keys(view: IndexView, fieldname: str, element: Element, with_positions: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(doc ids, term frequencies, position keys) of one phrase element."""
-    terms = view.expand_prefix(fieldname, element.term) if element.prefix else [element.term]
-    ids_parts, tf_parts, key_parts = [], [], []
-    for term in terms:
-        postings = view.postings(fieldname, term, with_positions)
-        if not len(postings.ids):
-            continue
-        ids_parts.append(postings.ids)
-        tf_parts.append(postings.weights)
-        if with_positions:
-            docs = np.repeat(postings.ids, postings.counts.astype(np.int64))
-            key_parts.append((docs << 32) | postings.positions.astype(np.int64))
-    if not ids_parts:
+def _element(view: IndexView, fieldname: str, element: Element, with_positions: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted doc ids, term frequencies, sorted position keys) of one phrase element."""
+    terms = view.expand_prefix(fieldname, element.terms[0]) if element.prefix else list(element.terms)
+    found = [p for p in (view.postings(fieldname, t, with_positions) for t in terms) if len(p.ids)]
+    if not found:
         empty = np.zeros(0, np.int64)
         return empty, np.zeros(0, np.float32), empty
-    if len(ids_parts) == 1:
-        return ids_parts[0], tf_parts[0], key_parts[0] if key_parts else np.zeros(0, np.int64)
-    ids = np.concatenate(ids_parts)
-    tfs = np.concatenate(tf_parts)
-    order = np.argsort(ids, kind="stable")
-    unique_ids, first = np.unique(ids[order], return_index=True)
-    summed = np.add.reduceat(tfs[order], first) if len(order) else tfs
-    keys = np.sort(np.concatenate(key_parts)) if key_parts else np.zeros(0, np.int64)
-    return unique_ids, summed, keys
+    keys = np.zeros(0, np.int64)
+    if with_positions:
+        keys = np.concatenate(
+            [(np.repeat(p.ids, p.counts.astype(np.int64)) << 32) | p.positions.astype(np.int64) for p in found]
+        )
+    if len(found) == 1:
+        return found[0].ids, found[0].weights, keys
+    frequency = np.zeros(view.size, np.float32)
+    for postings in found:
+        frequency[postings.ids] += postings.weights
+    ids = np.flatnonzero(frequency)
+    return ids, frequency[ids], np.sort(keys) if with_positions else keys
 
 
 def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want_starts: bool) -> _Phrase:
     """Where the elements occur at consecutive positions in ``fieldname``."""
     if len(elements) == 1 and not want_starts:
-        ids, tfs, _ = _element_keys(view, fieldname, elements[0], False)
-        return _Phrase(ids, tfs.astype(np.float64), np.zeros(0, np.int64))
-    fetched = [_element_keys(view, fieldname, e, True) for e in elements]
-    # Narrow to documents holding every element before comparing positions.
-    common = fetched[0][0]
-    for ids in sorted((f[0] for f in fetched[1:]), key=len):
-        common = np.intersect1d(common, ids, assume_unique=True)
+        ids, frequencies, _ = _element(view, fieldname, elements[0], False)
+        return _Phrase(ids, frequencies.astype(np.float64), np.zeros(0, np.int64))
+    fetched = [_element(view, fieldname, e, True) for e in elements]
+    # Only documents holding every element can hold the phrase.
+    common = np.ones(view.size, bool)
+    for ids, _, _ in fetched:
+        holds = np.zeros(view.size, bool)
+        holds[ids] = True
+        common &= holds
     starts = np.zeros(0, np.int64)
-    if len(common):
+    if common.any():
         for offset, (_, _, keys) in enumerate(fetched):
-            keys = keys[np.isin(keys >> 32, common)]
-            starts = keys if offset == 0 else starts[np.isin(starts + offset, keys)]
+            keys = keys[common[keys >> 32]]
+            starts = keys if offset == 0 else starts[contains_sorted(keys, starts + offset)]
             if not len(starts):
                 break
     docs, counts = np.unique(starts >> 32, return_counts=True)
     return _Phrase(docs, counts.astype(np.float64), starts)
 
 
-def _verified(view: IndexView, clause: Clause, phrases: dict[str, _Phrase]) -> dict[str, _Phrase]:
+def _verified(view: IndexView, clause: Clause, fieldname: str, phrase: _Phrase) -> _Phrase:
     """Keep only documents whose stored text really contains the phrase.
 
     Tokens ignore punctuation and spaces, so "阿富汗，塔利班" also finds
     "阿富汗、塔利班"; for such phrases the candidates are read and checked.
     """
-    stored_name = {TITLE_CHARS: "title", BODY_CHARS: "body"}
-    result = {}
-    for fieldname, phrase in phrases.items():
-        keep = np.array(
-            [clause.text in _SPACES.sub(" ", normalize(view.stored(int(d)).get(stored_name[fieldname]) or "")) for d in phrase.docs],
-            dtype=bool,
-        )
-        starts = phrase.starts[np.isin(phrase.starts >> 32, phrase.docs[keep])] if len(phrase.starts) else phrase.starts
-        result[fieldname] = _Phrase(phrase.docs[keep], phrase.counts[keep], starts)
-    return result
+    stored = _STORED[fieldname]
+    keep = np.array(
+        [clause.text in _SPACES.sub(" ", normalize(view.stored(int(d)).get(stored) or "")) for d in phrase.docs],
+        dtype=bool,
+    )
+    docs = phrase.docs[keep]
+    starts = phrase.starts[contains_sorted(docs, phrase.starts >> 32)] if len(phrase.starts) else phrase.starts
+    return _Phrase(docs, phrase.counts[keep], starts)
 
 
 # --- words of the word layer -------------------------------------------------
@@ -180,71 +187,48 @@ def _verified(view: IndexView, clause: Clause, phrases: dict[str, _Phrase]) -> d
 
 def _words(view: IndexView, words: tuple[str, ...], fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
     """Documents holding every word, and the sum of the words' BM25F scores."""
-    docs: np.ndarray | None = None
-    total: np.ndarray | None = None
+    which = view.live.copy()
+    total = np.zeros(view.size)
     for word in words:
         per_field = {}
+        holds = np.zeros(view.size, bool)
         for fieldname in fields:
             postings = view.postings(fieldname, word)
-            per_field[fieldname] = (postings.ids, postings.weights.astype(np.float64))
-        word_docs = _union([ids for ids, _ in per_field.values()])
-        scores = _bm25f(view, word_docs, per_field, ranking)
-        if docs is None:
-            docs, total = word_docs, scores
-        else:
-            keep_old = np.isin(docs, word_docs, assume_unique=True)
-            keep_new = np.isin(word_docs, docs, assume_unique=True)
-            docs, total = docs[keep_old], total[keep_old] + scores[keep_new]  # type: ignore[index]
-        if not len(docs):
+            per_field[fieldname] = (postings.ids, postings.weights)
+            holds[postings.ids] = True
+        which &= holds
+        if not which.any():
             break
-    assert docs is not None and total is not None
-    return docs, total
+        total += _bm25f(view, holds & view.live, per_field, ranking)
+    return which, total
 
 
 # --- scoring -------------------------------------------------------------------
 
 
 def _bm25f(
-    view: IndexView, docs: np.ndarray, per_field: dict[str, tuple[np.ndarray, np.ndarray]], ranking: Ranking
+    view: IndexView, which: np.ndarray, per_field: dict[str, tuple[np.ndarray, np.ndarray]], ranking: Ranking
 ) -> np.ndarray:
-    """BM25F of one term (or one exact string) for ``docs``.
+    """BM25F of one term (or one exact string): a dense array of scores.
 
     Frequencies are length-normalised per field, weighted (title above
     body), summed, then saturated once — the BM25F of Robertson et al.
+    ``which`` are the documents that have the term; its size is the df.
     """
-    if not len(docs):
-        return np.zeros(0, np.float64)
-    tfn = np.zeros(len(docs), np.float64)
-    for fieldname, (ids, tfs) in per_field.items():
+    df = int(which.sum())
+    scores = np.zeros(view.size)
+    if not df:
+        return scores
+    tfn = np.zeros(view.size)
+    for fieldname, (ids, frequencies) in per_field.items():
         if not len(ids):
             continue
-        where = np.searchsorted(docs, ids)
-        lengths = view.lengths[fieldname][ids]
-        title = fieldname in (TITLE_CHARS, TITLE_WORDS)
+        title = fieldname in _TITLES
         b = ranking.title_b if title else ranking.body_b
-        norm = 1.0 - b + b * lengths / view.avg_length[fieldname]
-        weight = ranking.title_weight if title else 1.0
-        tfn[where] += weight * tfs / norm
-    df = len(docs)
+        norm = 1.0 - b + b * view.lengths[fieldname][ids] / view.avg_length[fieldname]
+        tfn[ids] += (ranking.title_weight if title else 1.0) * frequencies / norm
     idf = math.log(1.0 + (view.doc_count - df + 0.5) / (df + 0.5))
-    return idf * tfn * (ranking.k1 + 1.0) / (tfn + ranking.k1)
-
-
-def _union(parts: list[np.ndarray]) -> np.ndarray:
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return np.zeros(0, np.int64)
-    if len(parts) == 1:
-        return parts[0].astype(np.int64)
-    return np.unique(np.concatenate(parts)).astype(np.int64)
-
-
-def _merge_or(docs_a: np.ndarray, scores_a: np.ndarray, docs_b: np.ndarray, scores_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union of two scored document sets, adding scores where both match."""
-    docs = _union([docs_a, docs_b])
-    scores = np.zeros(len(docs), np.float64)
-    if len(docs_a):
-        scores[np.searchsorted(docs, docs_a)] += scores_a
-    if len(docs_b):
-        scores[np.searchsorted(docs, docs_b)] += scores_b
-    return docs, scores
+    scored = np.flatnonzero(which)
+    found = tfn[scored]
+    scores[scored] = idf * found * (ranking.k1 + 1.0) / (found + ranking.k1)
+    return scores

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from searchengine.matching import ClauseMatch, Ranking, exact_docs, match_clause
+from searchengine.matching import ClauseMatch, Ranking, exact_mask, match_clause
 from searchengine.query import Filters, Group, ParsedQuery
 from searchengine.schema import NO_DATE
 from searchengine.view import IndexView
@@ -50,42 +50,35 @@ def rank(
     ranking: Ranking = Ranking(),
 ) -> RankedPage:
     """Evaluate ``parsed`` over ``view`` and return the requested page."""
-    docs, scores, tiers = _evaluate(view, parsed, ranking)
-    if parsed.excluded and len(docs):
-        keep = np.ones(len(docs), bool)
-        for clause in parsed.excluded:
-            keep &= ~np.isin(docs, exact_docs(view, clause))
-        docs, scores, tiers = docs[keep], scores[keep], tiers[keep]
-    if not parsed.filters.is_empty() and len(docs):
-        keep = _filter_mask(view, docs, parsed.filters)
-        docs, scores, tiers = docs[keep], scores[keep], tiers[keep]
-    order = _order(view, docs, scores, tiers, sort)
+    which, scores, tiers = _evaluate(view, parsed, ranking)
+    for clause in parsed.excluded:
+        which &= ~exact_mask(view, clause)
+    if not parsed.filters.is_empty():
+        which &= _filter_mask(view, parsed.filters)
+    docs = np.flatnonzero(which)
+    order = _order(view, docs, scores[docs], tiers[docs], sort, offset + limit)
     page = order[offset : offset + limit]
-    return RankedPage(len(docs), docs[page], scores[page], docs)
+    return RankedPage(len(docs), docs[page], scores[docs[page]], docs)
 
 
 def _evaluate(view: IndexView, parsed: ParsedQuery, ranking: Ranking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Matching documents (sorted), their scores and their exactness tiers."""
+    """Dense arrays: which documents match, their scores and exactness tiers."""
     if not parsed.groups:
-        if parsed.filters.is_empty():
-            empty = np.zeros(0, np.int64)
-            return empty, np.zeros(0), np.zeros(0, np.int32)
-        docs = np.flatnonzero(view.live).astype(np.int64)
-        return docs, np.zeros(len(docs)), np.zeros(len(docs), np.int32)
+        which = view.live.copy() if not parsed.filters.is_empty() else np.zeros(view.size, bool)
+        return which, np.zeros(view.size), np.zeros(view.size, np.int32)
     want_starts = len(parsed.groups) > 1
     matches = [_match_group(view, group, ranking, want_starts) for group in parsed.groups]
-    docs = matches[0].docs
-    for match in matches[1:]:
-        docs = np.intersect1d(docs, match.docs, assume_unique=True)
-    scores = np.zeros(len(docs))
-    tiers = np.zeros(len(docs), np.int32)
+    which = matches[0].which.copy()
+    scores = np.zeros(view.size)
+    tiers = np.zeros(view.size, np.int32)
     for match in matches:
-        where = np.searchsorted(match.docs, docs)
-        scores += match.scores[where]
-        tiers += match.exact[where]
-    if want_starts and len(docs):
-        scores += _proximity(docs, [m.starts for m in matches])
-    return docs, scores, tiers
+        which &= match.which
+        scores += match.scores
+        tiers += match.exact
+    if want_starts:
+        docs = np.flatnonzero(which)
+        scores[docs] += _proximity(docs, [m.starts for m in matches])
+    return which, scores, tiers
 
 
 def _match_group(view: IndexView, group: Group, ranking: Ranking, want_starts: bool) -> ClauseMatch:
@@ -93,15 +86,13 @@ def _match_group(view: IndexView, group: Group, ranking: Ranking, want_starts: b
     found = [match_clause(view, clause, ranking, want_starts) for clause in group.clauses]
     if len(found) == 1:
         return found[0]
-    docs = np.unique(np.concatenate([m.docs for m in found]))
-    scores = np.zeros(len(docs))
-    exact = np.zeros(len(docs), bool)
+    merged = ClauseMatch(np.zeros(view.size, bool), np.zeros(view.size), np.zeros(view.size, bool))
     for match in found:
-        where = np.searchsorted(docs, match.docs)
-        scores[where] += match.scores
-        exact[where] |= match.exact
-    starts = np.unique(np.concatenate([m.starts for m in found]))
-    return ClauseMatch(docs, scores, exact, starts)
+        merged.which |= match.which
+        merged.scores += match.scores
+        merged.exact |= match.exact
+    merged.starts = np.unique(np.concatenate([m.starts for m in found]))
+    return merged
 
 
 def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
@@ -135,29 +126,40 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
     return bonus
 
 
-def _filter_mask(view: IndexView, docs: np.ndarray, filters: Filters) -> np.ndarray:
-    keep = np.ones(len(docs), bool)
+def _filter_mask(view: IndexView, filters: Filters) -> np.ndarray:
+    keep = view.live.copy()
     for vocabulary, wanted, unwanted in (
         (view.categories, filters.categories, filters.not_categories),
         (view.authors, filters.authors, filters.not_authors),
         (view.tags, filters.tags, filters.not_tags),
     ):
         for name in wanted:
-            keep &= np.isin(docs, vocabulary.docs_with(name))
+            keep &= vocabulary.mask(name)
         for name in unwanted:
-            keep &= ~np.isin(docs, vocabulary.docs_with(name))
-    dates = view.date[docs]
+            keep &= ~vocabulary.mask(name)
     if filters.after is not None:
-        keep &= dates >= filters.after
+        keep &= view.date >= filters.after
     if filters.before is not None:
-        keep &= (dates < filters.before) & (dates != NO_DATE)
+        keep &= (view.date < filters.before) & (view.date != NO_DATE)
     return keep
 
 
-def _order(view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str) -> np.ndarray:
-    """Indexes into ``docs``, best first."""
+def _order(view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int) -> np.ndarray:
+    """Indexes into ``docs`` of the ``needed`` best, best first.
+
+    Only the candidates that can make the cut are fully sorted: a partition
+    on the main key first, then a lexicographic sort of the few left.
+    """
     dates = view.date[docs].astype(np.float64)  # NO_DATE sorts last
     if sort == "date":
-        return np.lexsort((-scores, -dates))
-    buckets = np.floor(np.log(np.maximum(scores, 1e-9)) / _NEAR_EQUAL)
-    return np.lexsort((-dates, -buckets, -tiers))
+        main, keys = dates, (-scores, -dates)
+    else:
+        buckets = np.floor(np.log(np.maximum(scores, 1e-9)) / _NEAR_EQUAL)
+        main = tiers * 1e6 + buckets
+        keys = (-dates, -buckets, -tiers)
+    candidates = np.arange(len(docs))
+    if needed < len(docs):
+        threshold = -np.partition(-main, needed - 1)[needed - 1]
+        candidates = np.flatnonzero(main >= threshold)
+    order = np.lexsort(tuple(key[candidates] for key in keys))
+    return candidates[order]

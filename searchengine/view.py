@@ -42,6 +42,7 @@ class Vocabulary:
     doc: np.ndarray
     value: np.ndarray
     by_normalized: dict[str, list[int]]
+    size: int
 
     @classmethod
     def build(cls, view: "IndexView", fieldname: str) -> "Vocabulary":
@@ -58,12 +59,14 @@ class Vocabulary:
             by_normalized.setdefault(normalize(name).strip(), []).append(index)
         doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
         value = np.concatenate(values) if values else np.zeros(0, np.int32)
-        return cls(names, doc, value, by_normalized)
+        return cls(names, doc, value, by_normalized, view.size)
 
-    def docs_with(self, normalized_name: str) -> np.ndarray:
-        """Document numbers having the value (compared in normalized form)."""
+    def mask(self, normalized_name: str) -> np.ndarray:
+        """Which documents have the value (compared in normalized form)."""
+        found = np.zeros(self.size, bool)
         wanted = self.by_normalized.get(normalized_name, [])
-        return np.unique(self.doc[np.isin(self.value, wanted)])
+        found[self.doc[np.isin(self.value, wanted)]] = True
+        return found
 
     def counts(self, selected: np.ndarray) -> np.ndarray:
         """How many of the ``selected`` documents (a boolean mask) have each value."""
