@@ -10,18 +10,19 @@ another word. So every field is indexed twice:
   dictionary sub-words of a long word at the same position as the word
   (农业发展银行 also yields 农业, 发展, 银行), so 农业 finds 中国农业发展银行
   and word phrases still line up;
-* the **character layer** — for each run of CJK characters, the bigram
+* the **character layer** — for each run of letters and digits (Chinese,
+  Latin or any other script; punctuation and spaces end a run), the bigram
   starting at every character, the run's last character alone closing the
   run, and a marker ``^`` + first character at the run's first position
-  (``ABC`` → ``^A`` and ``AB`` at 0, ``BC`` at 1, ``C`` at 2); Latin letters
-  and digits as lower-cased words. Positions run on through the whole text.
-  A string of CJK characters occurs in a text exactly when its bigrams occur
-  at consecutive positions, which is what makes quoted phrases exact and
-  names impossible to lose. The closing single character means every
-  character starts exactly one token (a one-character query is a prefix
-  lookup) and two runs separated by punctuation can never fake a match
-  across the gap; the start marker finds a run that begins with a given
-  character, as in ``2024年`` (``2024`` then ``^年``), without a prefix lookup.
+  (``ABC`` → ``^A`` and ``AB`` at 0, ``BC`` at 1, ``C`` at 2). Positions run
+  on through the whole text. A string occurs in a text exactly when its
+  bigrams occur at consecutive positions, which is what makes quoted phrases
+  exact (``4日上午`` finds ``14日上午``) and names impossible to lose. The
+  closing single character means every character starts exactly one token
+  (a one-character query is a prefix lookup) and two runs separated by
+  punctuation can never fake a match across the gap; the start marker finds
+  a run that begins with a given character (the last element of the query
+  ``问题，年``) without a prefix lookup.
 
 Both layers see the output of :func:`searchengine.normalize.normalize`, as
 does the query side.
@@ -60,21 +61,21 @@ __all__ = [
 ]
 
 #: Bump when tokens change for the same text: old indexes must be rebuilt.
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 
-#: Marks the first character of a CJK run in the character layer.
+#: Marks the first character of a run in the character layer.
 RUN_START = "^"
 
 DEFAULT_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 
 # Han ideographs (with extensions and compatibility forms), kana and hangul:
-# scripts written without spaces, indexed as character bigrams.
+# scripts written without spaces, whose words jieba finds.
 CJK_RANGES = (
     "\u3005\u3007\u3021-\u3029\u3038-\u303b"
     "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0003134f"
 )
-_RUNS = re.compile(f"([{CJK_RANGES}]+)|([^\\W_{CJK_RANGES}]+)")
+_RUNS = re.compile(r"[^\W_]+")
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 
@@ -82,16 +83,15 @@ logging.getLogger("jieba").setLevel(logging.WARNING)
 jieba.setLogLevel(logging.WARNING)
 
 
-def is_cjk(char: str) -> bool:
-    """True for a character that the character layer indexes as bigrams."""
-    return bool(_CJK_CHAR.match(char))
+def is_cjk(text: str) -> bool:
+    """True when every character of ``text`` is Chinese, Japanese or Korean."""
+    return bool(text) and all(_CJK_CHAR.match(char) for char in text)
 
 
-def char_runs(text: str) -> Iterator[tuple[str, bool, int]]:
-    """Yield ``(run, is_cjk, start)`` for each CJK run and each Latin/digit word."""
+def char_runs(text: str) -> Iterator[tuple[str, int]]:
+    """Yield ``(run, start)`` for each run of letters and digits."""
     for match in _RUNS.finditer(text):
-        cjk = match.group(1)
-        yield (cjk or match.group(2)), bool(cjk), match.start()
+        yield match.group(), match.start()
 
 
 def char_tokens(text: str) -> list[tuple[str, int]]:
@@ -110,23 +110,18 @@ def _char_layer(text: str, offsets: bool) -> list[Any]:
     append, extend = tokens.append, tokens.extend
     pos = 0
     for match in _RUNS.finditer(text):
-        run = match.group(1)
-        start = match.start()
-        if run:
-            n = len(run)
-            if offsets:
-                if n > 1:
-                    append((RUN_START + run[0], pos, start, start + 1))
-                extend([(run[i : i + 2], pos + i, start + i, start + min(i + 2, n)) for i in range(n)])
-            else:
-                if n > 1:
-                    append((RUN_START + run[0], pos))
-                extend([(run[i : i + 2], pos + i) for i in range(n)])
-            pos += n
+        run = match.group()
+        n = len(run)
+        if offsets:
+            start = match.start()
+            if n > 1:
+                append((RUN_START + run[0], pos, start, start + 1))
+            extend([(run[i : i + 2], pos + i, start + i, start + min(i + 2, n)) for i in range(n)])
         else:
-            word = match.group(2)
-            append((word, pos, start, start + len(word)) if offsets else (word, pos))
-            pos += 1
+            if n > 1:
+                append((RUN_START + run[0], pos))
+            extend([(run[i : i + 2], pos + i) for i in range(n)])
+        pos += n
     return tokens
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
-from searchengine.analysis import CJK_RANGES, RUN_START, Analyzer, char_runs
+from searchengine.analysis import CJK_RANGES, RUN_START, Analyzer, char_runs, is_cjk
 from searchengine.normalize import normalize
 from searchengine.snippets import Needle
 
@@ -79,15 +79,14 @@ class Clause:
         """Highlight patterns: the whole string (weighted), then its words."""
         found = [Needle(re.compile(self._exact_pattern()), 3.0)]
         for word in self.words:
-            if word != self.text and (len(word) > 1 or not _is_cjk_word(word)):
+            if word != self.text and (len(word) > 1 or not is_cjk(word)):
                 found.append(Needle(re.compile(_word_pattern(word)), 1.0))
         return found
 
     def _exact_pattern(self) -> str:
         if self.verify:
             return _SPACE.sub(" ", re.escape(self.text).replace("\\ ", " ")).replace(" ", r"\s+")
-        pieces = [_word_pattern(run) if not cjk else re.escape(run) for run, cjk, _ in char_runs(self.text)]
-        return _GAP.join(pieces)
+        return _GAP.join(re.escape(run) for run, _ in char_runs(self.text))
 
 
 @dataclass(frozen=True)
@@ -261,28 +260,26 @@ def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = 
     words = () if quoted else tuple(dict.fromkeys(analyzer.segment(normalized)))
     # Tokens skip punctuation and spaces; a quoted phrase containing some
     # must be checked against the text itself to be exact. Unquoted text is
-    # the run of tokens, without punctuation around it.
-    verify = quoted and "".join(run for run, _, _ in runs) != normalized
-    last_run, _, last_start = runs[-1]
-    text = normalized if quoted else normalized[runs[0][2] : last_start + len(last_run)]
+    # the runs, without punctuation around them.
+    verify = quoted and "".join(run for run, _ in runs) != normalized
+    last_run, last_start = runs[-1]
+    text = normalized if quoted else normalized[runs[0][1] : last_start + len(last_run)]
     return Clause(text, quoted, tuple(elements), words, title_only, verify)
 
 
-def _elements(runs: Sequence[tuple[str, bool, int]]) -> list[Element]:
+def _elements(runs: Sequence[tuple[str, int]]) -> list[Element]:
     """The character-layer phrase of a query string (see :mod:`searchengine.analysis`).
 
-    A CJK run followed by more query text must end where it ends in the post,
-    so it keeps its closing single character; the last run may go on in the
+    A run followed by more query text must end where it ends in the post, so
+    it keeps its closing single character; the last run may go on in the
     post, so it has none. A last run of one character that follows other
     text must begin a run in the post (its start marker, or a run of just
     that character); a query of one character alone matches it anywhere.
     """
     elements: list[Element] = []
-    for index, (run, cjk, _) in enumerate(runs):
+    for index, (run, _) in enumerate(runs):
         first, last = index == 0, index == len(runs) - 1
-        if not cjk:
-            elements.append(Element((run,)))
-        elif len(run) == 1:
+        if len(run) == 1:
             if not last:
                 elements.append(Element((run,)))
             elif first:
@@ -296,10 +293,6 @@ def _elements(runs: Sequence[tuple[str, bool, int]]) -> list[Element]:
     return elements
 
 
-def _is_cjk_word(word: str) -> bool:
-    return all(cjk for _, cjk, _ in char_runs(word))
-
-
 def _word_pattern(word: str) -> str:
     """A Latin/digit word matches whole words only; a CJK word anywhere.
 
@@ -307,7 +300,7 @@ def _word_pattern(word: str) -> str:
     (a CJK character ends a Latin word) but not in ``apecs``.
     """
     escaped = re.escape(word)
-    if _is_cjk_word(word):
+    if is_cjk(word):
         return escaped
     return rf"(?<![^\W_{CJK_RANGES}]){escaped}(?![^\W_{CJK_RANGES}])"
 

@@ -63,10 +63,12 @@ def test_normalizer_agrees_with_itself_on_every_sample_post(sample_posts: Path) 
 
 def test_character_layer_gives_each_character_one_token() -> None:
     assert char_tokens("莫斯科模式") == [("^莫", 0), ("莫斯", 0), ("斯科", 1), ("科模", 2), ("模式", 3), ("式", 4)]
-    # punctuation ends a run; Latin and digits are words; a run of one
-    # character has no start marker
-    assert char_tokens("问题，在apec会议5g") == [
-        ("^问", 0), ("问题", 0), ("题", 1), ("在", 2), ("apec", 3), ("^会", 4), ("会议", 4), ("议", 5), ("5g", 6),
+    # punctuation and spaces end a run, Latin letters and digits belong to
+    # runs like Chinese does; a run of one character has no start marker
+    assert char_tokens("问题，在apec 5g") == [
+        ("^问", 0), ("问题", 0), ("题", 1),
+        ("^在", 2), ("在a", 2), ("ap", 3), ("pe", 4), ("ec", 5), ("c", 6),
+        ("^5", 7), ("5g", 7), ("g", 8),
     ]
     assert char_tokens("中") == [("中", 0)]
     assert char_tokens("，。！") == []

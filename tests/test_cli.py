@@ -79,7 +79,7 @@ def test_analyze_shows_both_layers(index: Path) -> None:
     assert result.exit_code == 0
     assert "normalized: 习近平在apec会议" in result.output
     assert "习近平@0" in result.output
-    assert "^习@0 习近@0 近平@1 平在@2 在@3 apec@4 ^会@5 会议@5 议@6" in result.output
+    assert "^习@0 习近@0 近平@1 平在@2 在a@3 ap@4 pe@5 ec@6 c会@7 会议@8 议@9" in result.output
 
 
 def test_stats(index: Path) -> None:
