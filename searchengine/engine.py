@@ -128,6 +128,19 @@ class SearchEngine:
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
+    def all_paths(self, query: str, *, sort: str = "relevance") -> list[str]:
+        """The path of every post matching ``query``, best first (no snippets).
+
+        For exports and for checking search quality against the text itself
+        (``scripts/evaluate.py``), where pages of ten would be slow.
+        """
+        _check_page(1, 1, sort)
+        snapshot = self._current()
+        parsed = parse_query(query if isinstance(query, str) else "", snapshot.analyzer, self.timezone)
+        ranked = rank(snapshot.view, parsed, sort, 0, max(snapshot.view.size, 1), self.ranking)
+        paths = snapshot.view.paths
+        return [paths[d] for d in ranked.docs]
+
     def _hit(self, view: IndexView, docnum: int, score: float, needles: list[snippets.Needle]) -> Hit:
         stored = view.stored(docnum)
         return Hit(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ import numpy as np
 from whoosh.index import FileIndex
 
 from searchengine.normalize import normalize
-from searchengine.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE
+from searchengine.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE, PostState
 from searchengine.segments import Postings, column_array, read_postings
 
 __all__ = ["IndexView", "Vocabulary"]
@@ -133,6 +134,12 @@ class IndexView:
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.reader.stored_fields(docnum)
+
+    @cached_property
+    def paths(self) -> list[str]:
+        """Every document's path, by document number (read once, on first use)."""
+        column = self.reader.column_reader("state") if self.size else []
+        return [PostState.decode(raw).path if raw else "" for raw in column]
 
     def docnum_of(self, path: str) -> int | None:
         """The live document indexed under ``path``, if any."""

@@ -39,7 +39,10 @@ def texts(sample_posts: Path) -> dict[str, tuple[str, str]]:
 def _paths(engine: SearchEngine, query: str, **kwargs: object) -> list[str]:
     result = engine.search(query, limit=100, **kwargs)  # type: ignore[arg-type]
     assert len(result.hits) == result.total
-    return [hit.path for hit in result.hits]
+    paths = [hit.path for hit in result.hits]
+    if not kwargs:
+        assert engine.all_paths(query) == paths
+    return paths
 
 
 def _containing(texts: dict[str, tuple[str, str]], needle: str) -> set[str]:

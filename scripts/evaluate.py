@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Self-test of search quality: search results against the text itself.
+
+    python scripts/evaluate.py [--posts DIR] [--index DIR] [--queries N] [--seed S]
+
+Without --posts, writes a slice of the shared corpus (the 2019 news and the
+guancha articles, about 5,900 posts) with its make_posts.py; without
+--index, builds one in a temporary folder. Then it draws query strings from
+the posts themselves — transliterated names (the parts of names joined by
+·), multi-word runs of Chinese text, strings mixing digits or Latin letters
+with Chinese, pairs of terms — and, for each, finds the true set of posts by
+scanning every post's normalized title and body. It reports:
+
+* quoted queries: precision and recall against the true set (must be 1.0);
+* unquoted queries: recall of the posts containing the string (must be
+  1.0: none may be lost) and the share of the top 10 that contain it
+  exactly (must be at least 98% where ten such posts exist);
+* traditional and full-width spellings: the same posts as the standard one.
+
+Exits 1 on any loss, so CI can run it (tests/test_evaluate.py does, on the
+slice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opencc
+
+from searchengine import SearchEngine, build_index, load_post, walk_posts
+from searchengine.analysis import CJK_RANGES
+from searchengine.normalize import normalize
+
+REPO = Path(__file__).resolve().parents[1]
+CJK = f"[{CJK_RANGES}]"
+NAME = re.compile(f"{CJK}{{2,}}(?:·{CJK}{{2,}})+")
+RUN = re.compile(f"{CJK}{{4,}}")
+MIXED = re.compile(f"[a-z0-9]+{CJK}{{1,3}}|{CJK}{{1,3}}[a-z0-9]+")
+SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class Tally:
+    """Totals for one kind of query."""
+
+    queries: int = 0
+    true_posts: int = 0
+    found_true: int = 0
+    returned: int = 0
+    top_checked: int = 0
+    top_exact: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def recall(self) -> float:
+        return self.found_true / self.true_posts if self.true_posts else 1.0
+
+    def precision(self) -> float:
+        return self.found_true / self.returned if self.returned else 1.0
+
+    def top10(self) -> float:
+        return self.top_exact / self.top_checked if self.top_checked else 1.0
+
+
+def slice_of_shared_corpus(out: Path) -> Path:
+    shared = Path(os.environ.get("SEARCHENGINE_SHARED", REPO.parent / "shared"))
+    script = shared / "corpus" / "make_posts.py"
+    if not script.is_file():
+        sys.exit(f"no --posts given and no shared corpus at {shared}")
+    subprocess.run([sys.executable, str(script), str(out), "--years", "2019", "--sources", "xwlb"], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(script), str(out), "--sources", "guancha"], check=True, capture_output=True)
+    return out
+
+
+def load_texts(posts: Path) -> dict[str, str]:
+    """Each post's normalized title and body, as one string per post."""
+    texts = {}
+    for path in walk_posts(posts):
+        doc = load_post(path, posts)
+        texts[doc.id] = normalize(doc.title) + "\n" + normalize(doc.body)
+    return texts
+
+
+def draw_queries(texts: dict[str, str], count: int, rng: random.Random) -> dict[str, list[str]]:
+    """Query strings taken from the posts, by kind."""
+    bodies = list(texts.values())
+    names = sorted({part for body in bodies for name in NAME.findall(body) for part in name.split("·")} | {
+        name for body in bodies for name in NAME.findall(body) if len(name) <= 12
+    })
+    runs = [m.group() for body in rng.sample(bodies, min(len(bodies), 2000)) for m in RUN.finditer(body)]
+    mixed = sorted({m.group() for body in bodies for m in MIXED.finditer(body)})
+
+    def substring(run: str) -> str:
+        size = rng.randint(2, min(6, len(run)))
+        start = rng.randrange(len(run) - size + 1)
+        return run[start : start + size]
+
+    per_kind = max(count // 4, 1)
+    return {
+        "names": rng.sample(names, min(per_kind, len(names))),
+        "terms": [substring(rng.choice(runs)) for _ in range(per_kind)],
+        "mixed": rng.sample(mixed, min(per_kind, len(mixed))),
+        "pairs": [f"{substring(rng.choice(runs))} {substring(rng.choice(runs))}" for _ in range(per_kind)],
+    }
+
+
+def truth(texts: dict[str, str], query: str) -> set[str]:
+    """Posts containing every space-separated part of the normalized query."""
+    parts = normalize(query).split()
+    return {post for post, text in texts.items() if all(part in text for part in parts)}
+
+
+def check(engine: SearchEngine, texts: dict[str, str], query: str, quoted: bool, tally: Tally) -> None:
+    expected = truth(texts, query)
+    if quoted:
+        query = " ".join(f'"{part}"' for part in query.split())
+    found = engine.all_paths(query)
+    tally.queries += 1
+    tally.true_posts += len(expected)
+    tally.found_true += len(expected & set(found))
+    missing = expected - set(found)
+    if missing:
+        tally.failures.append(f"{query}: {len(missing)} of {len(expected)} posts missing, e.g. {sorted(missing)[0]}")
+    if quoted:
+        tally.returned += len(found)
+        extra = set(found) - expected
+        if extra:
+            tally.failures.append(f"{query}: {len(extra)} posts without it, e.g. {sorted(extra)[0]}")
+    elif len(expected) >= 10:
+        top = found[:10]
+        tally.top_checked += len(top)
+        tally.top_exact += sum(1 for post in top if post in expected)
+
+
+def variants(query: str, to_traditional: opencc.OpenCC) -> list[str]:
+    """Traditional and full-width spellings of a query (those that differ)."""
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in query)
+    return [v for v in (to_traditional.convert(query), full_width) if v != query]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=Path)
+    parser.add_argument("--index", type=Path)
+    parser.add_argument("--queries", type=int, default=200, help="queries drawn (a quarter of each kind)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        posts = args.posts or slice_of_shared_corpus(Path(scratch) / "posts")
+        index = args.index or Path(scratch) / "index"
+        if args.index is None:
+            build_index(posts, index)
+        started = time.monotonic()
+        texts = load_texts(posts)
+        engine = SearchEngine(index)
+        rng = random.Random(args.seed)
+        queries = draw_queries(texts, args.queries, rng)
+        quoted, unquoted, spelled = Tally(), Tally(), Tally()
+        to_traditional = opencc.OpenCC("s2t")
+        for kind, strings in queries.items():
+            for query in strings:
+                check(engine, texts, query, True, quoted)
+                check(engine, texts, query, False, unquoted)
+                standard = engine.all_paths(query)
+                for variant in variants(query, to_traditional):
+                    spelled.queries += 1
+                    if engine.all_paths(variant) != standard:
+                        spelled.failures.append(f"{variant} does not find what {query} finds")
+        seconds = time.monotonic() - started
+    print(f"{len(texts)} posts; {sum(map(len, queries.values()))} queries ({', '.join(f'{k} {len(v)}' for k, v in queries.items())}); {seconds:.0f} s")
+    print(f"quoted:   precision {quoted.precision():.4f}  recall {quoted.recall():.4f}  ({quoted.true_posts} true posts)")
+    print(f"unquoted: recall {unquoted.recall():.4f}  top-10 exact {unquoted.top10():.4f}  ({unquoted.top_checked} top hits checked)")
+    print(f"spelling variants: {spelled.queries - len(spelled.failures)} of {spelled.queries} find the same posts")
+    failures = quoted.failures + unquoted.failures + spelled.failures
+    if unquoted.top10() < 0.98:
+        failures.append(f"top-10 exact share {unquoted.top10():.4f} is below 0.98")
+    for line in failures[:20]:
+        print("FAIL", line)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

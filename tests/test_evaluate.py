@@ -1,0 +1,38 @@
+"""scripts/evaluate.py on a slice of the shared corpus: no result may be lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from searchengine.indexer import build_index
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
+
+
+@pytest.mark.corpus
+def test_search_quality_on_the_2019_slice(corpus_2019: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    assert build_index(corpus_2019, index).status == "ok"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--posts", str(corpus_2019), "--index", str(index), "--queries", "300"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "quoted:   precision 1.0000  recall 1.0000" in run.stdout
+    assert "unquoted: recall 1.0000" in run.stdout
+
+
+def test_the_self_test_runs_on_the_sample_posts(sample_posts: Path, tmp_path: Path) -> None:
+    """Without the shared corpus, the same check over the shipped posts."""
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--posts", str(sample_posts), "--queries", "120"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "precision 1.0000  recall 1.0000" in run.stdout
