@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Benchmark a full index build against jieba's ChineseAnalyzer in plain whoosh.
+
+    python scripts/bench_index.py [POSTS_DIR] [--out DIR] [--skip-baseline]
+
+Without POSTS_DIR, writes all posts of the shared corpus with its
+make_posts.py (../shared/corpus, or $SEARCHENGINE_SHARED) into a temporary
+folder. Both builds run in the same invocation, one after the other, each in
+its own process (the process tree's memory is sampled for the peak):
+
+* searchengine: ``build_index`` with default options (a worker per core);
+* baseline: whoosh 2.7's default writer, one process, with
+  ``jieba.analyse.ChineseAnalyzer`` on a stored title and a stored body —
+  the usual way to put Chinese into whoosh. Both read posts with the same
+  ``searchengine.documents`` code, so the comparison is of indexing.
+
+Prints seconds, posts per second, index size and peak memory for each, and
+the ratios the issue sets: posts/s at least the baseline's (aim 2x), size at
+most 2.5x the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_corpus() -> Path:
+    shared = Path(os.environ.get("SEARCHENGINE_SHARED", REPO.parent / "shared"))
+    script = shared / "corpus" / "make_posts.py"
+    if not script.is_file():
+        sys.exit(f"no posts folder given and no shared corpus at {shared}")
+    return script
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return total
+
+
+def run_measured(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter; return its JSON output plus peak memory."""
+    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode:
+        sys.exit(f"build failed with exit status {process.returncode}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_mb"] = peak / 1e6
+    return result
+
+
+OURS = """
+import json, sys, time
+from pathlib import Path
+from searchengine.indexer import build_index
+started = time.perf_counter()
+report = build_index(sys.argv[1], sys.argv[2])
+seconds = time.perf_counter() - started
+assert report.status == "ok", report.failed[:5]
+size = sum(f.stat().st_size for f in Path(sys.argv[2]).iterdir() if f.is_file())
+print(json.dumps({"posts": report.added, "seconds": seconds, "size": size}))
+"""
+
+BASELINE = """
+import json, sys, time, logging
+from pathlib import Path
+import jieba
+jieba.setLogLevel(logging.WARNING)
+from jieba.analyse import ChineseAnalyzer
+from whoosh import fields, index
+from searchengine.documents import load_post, walk_posts
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+analyzer = ChineseAnalyzer()
+schema = fields.Schema(
+    path=fields.ID(stored=True, unique=True),
+    title=fields.TEXT(stored=True, analyzer=analyzer),
+    body=fields.TEXT(stored=True, analyzer=analyzer),
+)
+started = time.perf_counter()
+ix = index.create_in(str(out), schema)
+writer = ix.writer()
+count = 0
+for path in walk_posts(root):
+    doc = load_post(path, root)
+    writer.add_document(path=doc.id, title=doc.title, body=doc.body)
+    count += 1
+writer.commit()
+seconds = time.perf_counter() - started
+size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+print(json.dumps({"posts": count, "seconds": seconds, "size": size}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("posts", nargs="?", type=Path)
+    parser.add_argument("--out", type=Path, help="keep the two indexes here (ours/ and baseline/)")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        posts = args.posts
+        if posts is None:
+            posts = Path(scratch) / "posts"
+            subprocess.run([sys.executable, str(shared_corpus()), str(posts)], check=True)
+        out = args.out or Path(scratch)
+        print(f"machine: {os.cpu_count()} cores; posts: {posts}")
+        rows = {"searchengine": run_measured(OURS, str(posts), str(out / "ours"))}
+        if not args.skip_baseline:
+            rows["baseline"] = run_measured(BASELINE, str(posts), str(out / "baseline"))
+    print(f"{'':14} {'posts':>7} {'seconds':>8} {'posts/s':>8} {'size MB':>8} {'peak MB':>8}")
+    for name, row in rows.items():
+        rate = row["posts"] / row["seconds"]
+        print(f"{name:14} {row['posts']:7d} {row['seconds']:8.1f} {rate:8.0f} {row['size'] / 1e6:8.1f} {row['peak_mb']:8.0f}")
+    if "baseline" in rows:
+        ours, base = rows["searchengine"], rows["baseline"]
+        speed = (ours["posts"] / ours["seconds"]) / (base["posts"] / base["seconds"])
+        size = ours["size"] / base["size"]
+        print(f"speed: {speed:.2f}x the baseline's posts/s (must >= 1.0, aim 2.0)")
+        print(f"size:  {size:.2f}x the baseline's index (must <= 2.5)")
+
+
+if __name__ == "__main__":
+    main()
