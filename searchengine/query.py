@@ -34,13 +34,13 @@ __all__ = ["Element", "Clause", "Group", "Filters", "ParsedQuery", "parse_query"
 
 MAX_QUERY_CHARS = 500
 
-_QUOTES = {'"': '"”＂', "＂": '＂"”', "“": '”"＂'}
+_QUOTES = {'"': '"”', "“": '”"'}
 _SPACE = re.compile(r"[\s\u3000]+")
-_FIELD = re.compile(r"([A-Za-z]+)[:：](?=[^\s\u3000])")
+_FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
 _FILTER_FIELDS = ("category", "author", "tag")
 _DATE_FIELDS = ("date", "after", "before")
 _FIELDS = ("title",) + _FILTER_FIELDS + _DATE_FIELDS
-_OR = {"OR", "ＯＲ", "|", "｜"}
+_OR = {"OR", "|"}
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 _GAP = r"[\W_]*"
 
@@ -191,8 +191,12 @@ def _is_or(item: _Item) -> bool:
 
 
 def _clean(query: str, hints: list[str]) -> str:
-    """Drop control characters and cut the query to :data:`MAX_QUERY_CHARS`."""
-    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in query)
+    """NFKC (so full-width syntax works), no control characters, at most
+    :data:`MAX_QUERY_CHARS` characters."""
+    query = unicodedata.normalize("NFKC", query)
+    cleaned = "".join(
+        (" " if ch.isspace() else "") if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in query
+    )
     if len(cleaned) > MAX_QUERY_CHARS:
         hints.append(f"the query was shortened to its first {MAX_QUERY_CHARS} characters")
         cleaned = cleaned[:MAX_QUERY_CHARS]
@@ -208,7 +212,7 @@ def _scan(text: str, hints: list[str]) -> list[_Item]:
             i += 1
             continue
         item = _Item("")
-        if text[i] in "-－" and i + 1 < n and not _SPACE.match(text[i + 1]):
+        if text[i] == "-" and i + 1 < n and not _SPACE.match(text[i + 1]):
             item.negated = True
             i += 1
         match = _FIELD.match(text, i)
@@ -227,7 +231,7 @@ def _scan(text: str, hints: list[str]) -> list[_Item]:
         start = i
         while i < n and not _SPACE.match(text[i]) and (i == start or text[i] not in _QUOTES):
             i += 1
-        item.text = text[start:i].lstrip('"＂“')
+        item.text = text[start:i].lstrip('"“')
         if item.text or item.field:
             items.append(item)
     return items
@@ -314,7 +318,7 @@ def _add_filter(filters: Filters, item: _Item) -> None:
 
 
 def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
-    span = _date_span(unicodedata.normalize("NFKC", item.text).strip(), timezone)
+    span = _date_span(item.text.strip(), timezone)
     if span is None:
         parsed.hints.append(f"{item.field}:{item.text} is not a date (use 2021, 2021-10 or 2021-10-21); it was ignored")
         return
