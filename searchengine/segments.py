@@ -45,7 +45,7 @@ from whoosh.filedb.filestore import Storage
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
-from whoosh.system import _INT_SIZE
+from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_encode
 
@@ -160,57 +160,35 @@ class CompactTermInfo(W3TermInfo):
         return head + pickle.dumps(inlined, _PICKLE)
 
 
+def _encode_block(ids: array, weights: array, values: PackedValues | None, level: int, lengths: tuple[int, int] | None, last: bool) -> bytes:
+    """One W3 postings block: signed length, info pickle, data pickle.
+
+    What whoosh's reader expects, with smaller parts: ids as a delta
+    ``uint32`` array, weights as integers, positions packed, and deflate only
+    where it pays off (whoosh meant to skip small blocks too, but its check
+    is overwritten).
+    """
+    data = pickle.dumps((array(_UINT, delta_encode(ids)), _minify_weights(weights), values), _PICKLE)
+    compression = level if len(data) > _MIN_COMPRESS else 0
+    if compression:
+        data = zlib.compress(data, compression)
+    low, high = lengths if lengths is not None else (None, 0)
+    info = pickle.dumps(
+        (len(ids), ids[-1], float(max(weights)), compression, _length_byte(low), _length_byte(high)), _PICKLE
+    )
+    size = len(info) + len(data)
+    return pack_int(-size if last else size) + info + data
+
+
 class BulkPostingsWriter(W3PostingsWriter):
-    """W3 postings writer that also takes a whole posting list at once."""
+    """W3 postings writer for whoosh's own per-posting path (segment merges).
 
-    def write_postings(
-        self,
-        ids: array,
-        counts: array,
-        positions: array | None,
-        lengths: Sequence[int] | None,
-    ) -> None:
-        """Write one term's postings (sorted ``ids``), block by block.
-
-        ``counts[i]`` is the term's frequency in document ``ids[i]`` (its
-        weight) and, when ``positions`` is given, how many of the positions
-        belong to it; ``lengths[docnum]`` is a document's field length (for
-        whoosh's block statistics).
-        """
-        limit = self._blocklimit
-        total = len(ids)
-        offset = 0
-        for start in range(0, total, limit):
-            end = min(start + limit, total)
-            self._ids = ids[start:end]
-            self._weights = counts[start:end]
-            if positions is not None:
-                size = sum(self._weights)
-                self._values = PackedValues(positions[offset : offset + size], self._weights)
-                offset += size
-            else:
-                self._values = []
-            self._maxweight = max(self._weights)
-            if lengths is not None:
-                block_lengths = [lengths[i] for i in self._ids]
-                self._minlength = min(block_lengths)
-                self._maxlength = max(block_lengths)
-            else:
-                self._minlength, self._maxlength = None, 0
-            if end < total:
-                self._write_block()
-
-    def add_posting(self, id_, weight, vbytes, length=None):  # type: ignore[no-untyped-def]
-        # whoosh's own per-posting path (used when whoosh merges segments):
-        # keep values in a list; _write_block packs them.
-        if isinstance(self._values, PackedValues):
-            raise RuntimeError("cannot mix bulk and per-posting writes in one term")
-        super().add_posting(id_, weight, vbytes, length)
+    Blocks are encoded like the bulk writer's (:func:`_encode_block`), and
+    whoosh's broken inlining of short posting lists is fixed.
+    """
 
     def _pack_values(self) -> PackedValues | None:
         values = self._values
-        if isinstance(values, PackedValues):
-            return values
         if not values or self._format.fixed_value_size() == 0:
             return None
         return PackedValues.from_values(values)
@@ -219,48 +197,19 @@ class BulkPostingsWriter(W3PostingsWriter):
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        ids = self._ids
-        data = (
-            array(_UINT, delta_encode(ids)),
-            _minify_weights(self._weights),
-            self._pack_values(),
+        lengths = (self._minlength, self._maxlength) if self._minlength is not None else None
+        self._postfile.write(
+            _encode_block(self._ids, self._weights, self._pack_values(), self._compression, lengths, last)
         )
-        databytes = pickle.dumps(data, _PICKLE)
-        # Deflate only pays off beyond a few dozen bytes (whoosh meant to
-        # skip small blocks too, but its check is overwritten).
-        compression = self._compression if len(databytes) > _MIN_COMPRESS else 0
-        if compression:
-            databytes = zlib.compress(databytes, compression)
-        info = pickle.dumps(
-            (
-                len(ids),
-                ids[-1],
-                self._maxweight,
-                compression,
-                _length_byte(self._minlength),
-                _length_byte(self._maxlength),
-            ),
-            _PICKLE,
-        )
-        blocklength = len(info) + len(databytes)
-        self._postfile.write_int(-blocklength if last else blocklength)
-        self._postfile.write(info)
-        self._postfile.write(databytes)
         self._blockcount += 1
         self._new_block()
 
     def finish_postings(self) -> W3TermInfo:
         terminfo = self._terminfo
         if not self.written() and len(self) < self._inlinelimit:
-            # whoosh calls set_inline(), which W3TermInfo lacks; inlining
-            # keeps one-posting terms (half of all bigrams) out of the
-            # postings file.
+            # whoosh calls set_inline(), which W3TermInfo lacks.
             terminfo.add_block(self)
-            values = self._values
-            # whoosh's inlined-postings matcher answers "" (a str) when there
-            # are no values, which its own merge then rejects: store b"".
-            inlined = [values[i] for i in range(len(values))] if values else [b""] * len(self._ids)
-            terminfo.set_inlined(self._ids, self._weights, inlined)
+            terminfo.set_inlined(self._ids, self._weights, _inline_values(self._values, len(self._ids)))
         else:
             if self._ids:
                 self._write_block(last=True)
@@ -269,12 +218,32 @@ class BulkPostingsWriter(W3PostingsWriter):
         return terminfo
 
 
+def _inline_values(values: Sequence[bytes], count: int) -> list[bytes]:
+    # whoosh's inlined-postings matcher answers "" (a str) when a term has no
+    # values, which its own merge then rejects: store b"" for each posting.
+    return [values[i] for i in range(len(values))] if values else [b""] * count
+
+
+def _length_range(lengths: np.ndarray, ids: array) -> tuple[int, int]:
+    """Shortest and longest field length among ``ids`` (numpy only pays off for many)."""
+    if len(ids) <= 32:
+        found = [lengths[i] for i in ids]
+        return int(min(found)), int(max(found))
+    selected = lengths[np.frombuffer(ids, dtype=np.uint32)]
+    return int(selected.min()), int(selected.max())
+
+
 def _length_byte(length: int | None) -> int:
     return 0 if length is None else length_to_byte(length)
 
 
 class SearchFieldWriter(W3FieldWriter):
-    """W3 field writer with a one-call :meth:`add_term`."""
+    """W3 field writer that also writes a whole posting list per call.
+
+    :meth:`add_term` produces exactly what whoosh's postings writer and
+    ``W3TermInfo`` would (the term table row and its blocks) without the
+    per-posting bookkeeping, which dominated the time to write a segment.
+    """
 
     def start_term(self, btext: bytes) -> None:
         super().start_term(btext)
@@ -285,12 +254,46 @@ class SearchFieldWriter(W3FieldWriter):
         text: str,
         ids: array,
         counts: array,
-        positions: array | None = None,
-        lengths: Sequence[int] | None = None,
+        positions: array | None,
+        lengths: np.ndarray | None,
     ) -> None:
-        self.start_term(text.encode("utf-8"))
-        self._postwriter.write_postings(ids, counts, positions, lengths)
-        self.finish_term()
+        """Write one term: sorted ``ids``, ``counts[i]`` its frequency in
+        ``ids[i]`` (and how many of ``positions`` are that document's)."""
+        codec = self._codec
+        total = len(ids)
+        low = high = None
+        if lengths is not None:
+            low, high = _length_range(lengths, ids)
+        if total < codec._inlinelimit:
+            if positions is not None:
+                values = PackedValues(positions, counts)
+                inline = [values[i] for i in range(total)]
+            else:
+                inline = [b""] * total
+            tail = pickle.dumps((tuple(ids), tuple(counts), inline), _PICKLE)
+            inlined = 1
+        else:
+            start = self._postfile.tell()
+            chunks = [WHOOSH3_HEADER_MAGIC]
+            limit, offset = codec._blocklimit, 0
+            for first in range(0, total, limit):
+                block_ids, block_counts = ids[first : first + limit], counts[first : first + limit]
+                values = None
+                if positions is not None:
+                    size = sum(block_counts)
+                    values = PackedValues(positions[offset : offset + size], block_counts)
+                    offset += size
+                block_lengths = _length_range(lengths, block_ids) if lengths is not None else None
+                last = first + limit >= total
+                chunks.append(_encode_block(block_ids, block_counts, values, codec._compression, block_lengths, last))
+            raw = b"".join(chunks)
+            self._postfile.write(raw)
+            tail = pack_long(start) + pack_int(len(raw))
+            inlined = 0
+        head = W3TermInfo._struct.pack(
+            inlined, float(sum(counts)), total, _length_byte(low), _length_byte(high), float(max(counts)), ids[0], ids[-1]
+        )
+        self._tindex.add(pack_ushort(self._fieldid) + text.encode("utf-8"), head + tail)
 
 
 class BlockMatcher(W3LeafMatcher):
@@ -526,16 +529,15 @@ class SegmentBuilder:
         for name in sorted(self._inverted):
             fieldobj = self.schema[name]
             fieldwriter.start_field(name, fieldobj)
-            lengths = self._lengths.get(name)
-            if lengths is not None:
-                lengths.extend([0] * (self.doc_count - len(lengths)))
+            lengths = None
+            if name in self._lengths:
+                lengths = np.zeros(self.doc_count, dtype=np.int64)
+                lengths[: len(self._lengths[name])] = self._lengths[name]
             terms = self._inverted[name]
             for term in sorted(terms):
                 entry = terms[term]
-                if len(entry) == 3:
-                    fieldwriter.add_term(term, entry[0], entry[1], entry[2], lengths)
-                else:
-                    fieldwriter.add_term(term, entry[0], entry[1])
+                positions = entry[2] if len(entry) == 3 else None
+                fieldwriter.add_term(term, entry[0], entry[1], positions, lengths)
             fieldwriter.finish_field()
         fieldwriter.close()
         self._inverted.clear()
