@@ -34,6 +34,7 @@ MAX_LIMIT = 100
 SORTS = ("relevance", "date")
 _FACET_SIZE = 30
 _MLT_TERMS = 12
+_OPEN_ATTEMPTS = 5
 
 
 class _Snapshot:
@@ -67,6 +68,18 @@ class SearchEngine:
     # --- the index, kept current -------------------------------------------
 
     def _current(self) -> _Snapshot:
+        # A build that commits deletes the previous generation's files; one
+        # can vanish between reading the table of contents and opening it.
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return self._open_current()
+            except FileNotFoundError:
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _open_current(self) -> _Snapshot:
         ix = open_index(self.index_dir)
         if ix is None:
             raise IndexMissingError(

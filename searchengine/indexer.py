@@ -141,6 +141,8 @@ def open_index(index_dir: Path | str) -> FileIndex | None:
         return None
     try:
         return storage.open_index(INDEX_NAME)
+    except FileNotFoundError:
+        raise  # a generation replaced while opening it: the caller retries
     except Exception as exc:  # whoosh raises many kinds for a foreign or broken TOC
         raise IncompatibleIndexError(
             f"index {index_dir}: cannot be read by this version ({type(exc).__name__}: {exc}); "
