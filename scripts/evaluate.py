@@ -165,7 +165,7 @@ def main() -> int:
         queries = draw_queries(texts, args.queries, rng)
         quoted, unquoted, spelled = Tally(), Tally(), Tally()
         to_traditional = opencc.OpenCC("s2t")
-        for kind, strings in queries.items():
+        for strings in queries.values():
             for query in strings:
                 check(engine, texts, query, True, quoted)
                 check(engine, texts, query, False, unquoted)

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields
 
 from searchengine.analysis import AnalysisSettings, Analyzer, CharTokenizer, WordTokenizer, char_tokens
-from typing import TYPE_CHECKING
-if TYPE_CHECKING:
-    from searchengine.documents import Document
 from searchengine.normalize import normalize
 from searchengine.segments import PackedPositions
+
+if TYPE_CHECKING:
+    from searchengine.documents import Document
 
 __all__ = [
     "TITLE_WORDS",

@@ -35,15 +35,12 @@ from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3FieldWriter,
-    W3LeafMatcher,
     W3PerDocWriter,
     W3PostingsWriter,
     W3TermInfo,
 )
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import Storage
-from whoosh.matching import ListMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -296,37 +293,31 @@ class SearchFieldWriter(W3FieldWriter):
         self._tindex.add(pack_ushort(self._fieldid) + text.encode("utf-8"), head + tail)
 
 
-class BlockMatcher(W3LeafMatcher):
-    """W3 matcher that can also hand over its whole posting list."""
-
-    def arrays(self, with_positions: bool) -> "Postings":
-        # W3TermInfo.from_bytes leaves the extent length as a 1-tuple.
-        length = self._length[0] if isinstance(self._length, tuple) else self._length
-        raw = self._postfile.get(self._startoffset, length)
-        pos = 4
-        assert raw[:4] == WHOOSH3_HEADER_MAGIC
-        id_parts, weight_parts, count_parts, position_parts = [], [], [], []
-        end = len(raw)
-        while pos < end:
-            blocklength = abs(int.from_bytes(raw[pos : pos + _INT_SIZE], "big", signed=True))
-            pos += _INT_SIZE
-            block_end = pos + blocklength
-            unpickler_input = memoryview(raw)[pos:block_end]
-            info, info_size = _load_with_size(unpickler_input)
-            count, _, _, compression = info[0], info[1], info[2], info[3]
-            payload = bytes(unpickler_input[info_size:])
-            if compression:
-                payload = zlib.decompress(payload)
-            ids, weights, values = pickle.loads(payload)
-            id_parts.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
-            weight_parts.append(_weights_array(weights, count))
-            if with_positions and values is not None:
-                if not isinstance(values, PackedValues):
-                    values = PackedValues.from_values(values)
-                count_parts.append(np.frombuffer(values.counts, dtype=np.uint32))
-                position_parts.append(np.frombuffer(values.positions, dtype=np.uint32))
-            pos = block_end
-        return Postings.concat(id_parts, weight_parts, count_parts, position_parts, with_positions)
+def _decode_blocks(raw: bytes, with_positions: bool) -> "Postings":
+    """A term's whole posting list from the raw bytes of its W3 blocks."""
+    assert raw[:4] == WHOOSH3_HEADER_MAGIC
+    id_parts, weight_parts, count_parts, position_parts = [], [], [], []
+    pos, end = 4, len(raw)
+    view = memoryview(raw)
+    while pos < end:
+        blocklength = abs(int.from_bytes(raw[pos : pos + _INT_SIZE], "big", signed=True))
+        pos += _INT_SIZE
+        block = view[pos : pos + blocklength]
+        info, info_size = _load_with_size(block)
+        count, compression = info[0], info[3]
+        payload = bytes(block[info_size:])
+        if compression:
+            payload = zlib.decompress(payload)
+        ids, weights, values = pickle.loads(payload)
+        id_parts.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
+        weight_parts.append(_weights_array(weights, count))
+        if with_positions and values is not None:
+            if not isinstance(values, PackedValues):
+                values = PackedValues.from_values(values)
+            count_parts.append(np.frombuffer(values.counts, dtype=np.uint32))
+            position_parts.append(np.frombuffer(values.positions, dtype=np.uint32))
+        pos += blocklength
+    return Postings.concat(id_parts, weight_parts, count_parts, position_parts, with_positions)
 
 
 def _load_with_size(buffer: memoryview) -> tuple[Any, int]:
@@ -360,13 +351,6 @@ class SearchCodec(W3Codec):
 
     def field_writer(self, storage, segment):  # type: ignore[no-untyped-def]
         return SearchFieldWriter(self, storage, segment)
-
-    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):  # type: ignore[no-untyped-def]
-        if terminfo.is_inlined():
-            ids, weights, values = terminfo.inlined_postings()
-            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo)
-        offset, length = terminfo.extent()
-        return BlockMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
 @dataclass
@@ -413,32 +397,27 @@ def read_postings(
 ) -> Postings:
     """The whole posting list of ``text`` in ``fieldname`` of one segment.
 
+    Reads the term's bytes with positionless reads of the memory-mapped
+    postings file: unlike whoosh's matchers, which seek a shared file
+    object, this is safe from several threads at once (the web server's).
     Deleted documents are included: callers mask them out with one array
     operation instead of whoosh's per-posting filter.
     """
     try:
-        matcher = reader.postings(fieldname, text)
+        info = reader.term_info(fieldname, text)
     except TermNotFound:
         return Postings.empty(with_positions)
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
-    if isinstance(matcher, BlockMatcher):
-        return matcher.arrays(with_positions)
-    # An inlined (single-posting) term, or a segment written by stock whoosh.
-    ids, weights, counts, positions = [], [], [], []
-    decode = reader.schema[fieldname].format.decoder("positions") if with_positions else None
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        if decode is not None:
-            found = decode(matcher.value())
-            counts.append(len(found))
-            positions.extend(found)
-        matcher.next()
+    if not info.is_inlined():
+        offset, length = info.extent()
+        # W3TermInfo.from_bytes leaves the extent length as a 1-tuple.
+        length = length[0] if isinstance(length, tuple) else length
+        return _decode_blocks(reader._terms._postfile.get(offset, length), with_positions)
+    ids, weights, values = info.inlined_postings()
     result = Postings(np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32))
     if with_positions:
-        result.counts = np.asarray(counts, dtype=np.uint32)
-        result.positions = np.asarray(positions, dtype=np.uint32)
+        packed = PackedValues.from_values(values)
+        result.counts = np.frombuffer(packed.counts, dtype=np.uint32)
+        result.positions = np.frombuffer(packed.positions, dtype=np.uint32)
     return result
 
 

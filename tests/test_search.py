@@ -218,3 +218,15 @@ def test_html_in_queries_and_posts_is_escaped(engine: SearchEngine) -> None:
 def test_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="no index at .*searchengine index"):
         SearchEngine(tmp_path / "nothing-here")
+
+
+def test_many_threads_search_one_engine_safely(engine: SearchEngine) -> None:
+    """The web server shares one engine between its threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["经济", "莫斯科模式", '"国际贸易"', "APEC 2024年", "中", "卡布洛夫 OR 拉夫罗夫", "category:科技"] * 12
+    expected = {q: engine.all_paths(q) for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda q: (q, engine.all_paths(q), engine.search(q).total), queries))
+    for query, paths, total in found:
+        assert paths == expected[query] and total == len(paths)
