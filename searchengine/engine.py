@@ -17,6 +17,7 @@ import numpy as np
 
 from searchengine import snippets
 from searchengine.analysis import Analyzer, analyzer_for
+from searchengine.dates import load_zone
 from searchengine.documents import DEFAULT_TIMEZONE
 from searchengine.errors import IndexMissingError, ParameterError
 from searchengine.indexer import check_compatible, open_index
@@ -58,6 +59,7 @@ class SearchEngine:
 
     def __init__(self, index_dir: Path | str, *, timezone: str = DEFAULT_TIMEZONE, ranking: Ranking = Ranking()) -> None:
         self.index_dir = Path(index_dir)
+        load_zone(timezone)  # an unknown zone is a ParameterError now, not at the first query
         self.timezone = timezone
         self.ranking = ranking
         self._lock = threading.Lock()

@@ -40,6 +40,7 @@ from whoosh.writing import CLEAR, MERGE_SMALL, SegmentWriter
 
 from searchengine import documents
 from searchengine.analysis import AnalysisSettings, Analyzer, analyzer_for
+from searchengine.dates import load_zone
 from searchengine.errors import (
     DocumentError,
     IncompatibleIndexError,
@@ -190,6 +191,7 @@ def build_index(
     committed (missing folder, lock held, incompatible index, a crash).
     """
     started = time.monotonic()
+    load_zone(options.timezone)  # a bad setting fails before any post is blamed for it
     posts_root = Path(posts_dir).resolve()
     if not posts_root.is_dir():
         raise SearchEngineError(f"posts folder {posts_dir}: does not exist or is not a folder")

@@ -215,6 +215,11 @@ def test_html_in_queries_and_posts_is_escaped(engine: SearchEngine) -> None:
         assert "<script" not in hit.snippet.html and "<img" not in hit.snippet.html
 
 
+def test_an_unknown_time_zone_is_named(engine: SearchEngine) -> None:
+    with pytest.raises(ParameterError, match="timezone: unknown time zone 'Mars/Base'"):
+        SearchEngine(engine.index_dir, timezone="Mars/Base")
+
+
 def test_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="no index at .*searchengine index"):
         SearchEngine(tmp_path / "nothing-here")
