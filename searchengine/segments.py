@@ -25,7 +25,6 @@ import io
 import pickle
 import zlib
 from array import array
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -435,22 +434,23 @@ class SegmentBuilder:
         self.codec = codec
         self.segment = codec.new_segment(storage, indexname)
         self._perdoc = W3PerDocWriter(codec, storage, self.segment)
-        # fieldname -> term -> (ids, counts[, positions])
-        self._inverted: dict[str, dict[str, tuple[array, ...]]] = {}
+        # fieldname -> term -> [ids, counts, positions, last docnum] for token
+        # layers, (ids, counts) for keyword fields
+        self._inverted: dict[str, dict[str, Any]] = {}
         self._lengths: dict[str, list[int]] = {}
         self.doc_count = 0
 
     def add(
         self,
         stored: Mapping[str, Any],
-        positional: Mapping[str, list[tuple[str, int]] | list[str]],
+        positional: Mapping[str, list[tuple[str, int]]],
         keywords: Mapping[str, Iterable[str]],
         columns: Mapping[str, Any],
     ) -> int:
         """Add one document; return its segment-local number.
 
-        ``positional`` maps a field to its tokens: a list of ``(term, pos)``
-        pairs, or a plain list of terms whose positions are their indexes.
+        ``positional`` maps a field to its tokens, ``(term, position)`` pairs
+        in position order.
         ``keywords`` maps a field to terms indexed without positions.
         """
         docnum = self.doc_count
@@ -471,26 +471,29 @@ class SegmentBuilder:
         self.doc_count += 1
         return docnum
 
-    def _invert_positional(self, name: str, docnum: int, tokens: list[Any]) -> None:
-        by_term: defaultdict[str, list[int]] = defaultdict(list)
-        if tokens and isinstance(tokens[0], tuple):
-            for term, pos in tokens:
-                by_term[term].append(pos)
-        else:
-            for pos, term in enumerate(tokens):
-                by_term[term].append(pos)
+    def _invert_positional(self, name: str, docnum: int, tokens: list[tuple[str, int]]) -> None:
+        """Append one document's ``(term, position)`` tokens to the term lists.
+
+        One pass over the tokens; each entry remembers the last document it
+        saw, so a term's document and count are appended once per document.
+        """
         inverted = self._inverted.setdefault(name, {})
         lengths = self._lengths.setdefault(name, [])
         lengths.extend([0] * (docnum + 1 - len(lengths)))
         lengths[docnum] = len(tokens)
         get = inverted.get
-        for term, poslist in by_term.items():
+        for term, pos in tokens:
             entry = get(term)
             if entry is None:
-                entry = inverted[term] = (array(_UINT), array(_UINT), array(_UINT))
-            entry[0].append(docnum)
-            entry[1].append(len(poslist))
-            entry[2].extend(poslist)
+                inverted[term] = [array(_UINT, (docnum,)), array(_UINT, (1,)), array(_UINT, (pos,)), docnum]
+                continue
+            if entry[3] != docnum:
+                entry[0].append(docnum)
+                entry[1].append(1)
+                entry[3] = docnum
+            else:
+                entry[1][-1] += 1
+            entry[2].append(pos)
 
     def _invert_keywords(self, name: str, docnum: int, terms: Iterable[str]) -> None:
         inverted = self._inverted.setdefault(name, {})
@@ -515,7 +518,7 @@ class SegmentBuilder:
             terms = self._inverted[name]
             for term in sorted(terms):
                 entry = terms[term]
-                positions = entry[2] if len(entry) == 3 else None
+                positions = entry[2] if len(entry) > 2 else None
                 fieldwriter.add_term(term, entry[0], entry[1], positions, lengths)
             fieldwriter.finish_field()
         fieldwriter.close()
