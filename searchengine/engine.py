@@ -143,6 +143,15 @@ class SearchEngine:
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
+    def needles(self, query: str) -> list[snippets.Needle]:
+        """What to mark for ``query`` in any text: the patterns snippets use.
+
+        For highlighting outside snippets (the web app marks a whole post);
+        analysed with the index's own settings.
+        """
+        parsed = parse_query(query if isinstance(query, str) else "", self._current().analyzer, self.timezone)
+        return parsed.needles()
+
     def all_paths(self, query: str, *, sort: str = "relevance") -> list[str]:
         """The path of every post matching ``query``, best first (no snippets).
 

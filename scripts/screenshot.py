@@ -1,0 +1,71 @@
+"""Save a screenshot of the search page for 莫斯科模式, as docs/search-page.png shows it.
+
+    python scripts/screenshot.py OUT.png [--query 莫斯科模式] [--width 1280] [--height 900]
+
+Builds an index of the bundled sample posts in a temp folder, serves it with
+``searchengine serve`` (waitress) on a free port, opens the results page in
+Debian's headless Chromium (/usr/bin/chromium, driven by Playwright; no
+``playwright install`` needed) and saves the visible part of the page as PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+from playwright.sync_api import sync_playwright
+
+import searchengine
+from searchengine.indexer import BuildOptions, build_index
+from searchengine.web.server import running
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="PNG file to write")
+    parser.add_argument("--query", default="莫斯科模式")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--chromium", default=CHROMIUM)
+    args = parser.parse_args(argv)
+    if not Path(args.chromium).exists():
+        print(f"error: no Chromium at {args.chromium} (apt-get install -y chromium)", file=sys.stderr)
+        return 1
+    samples = Path(searchengine.__file__).parent / "sample_posts"
+    with tempfile.TemporaryDirectory(prefix="searchengine-shot-") as tmp:
+        index = Path(tmp) / "index"
+        build_index(samples, index, BuildOptions(workers=1))
+        with running(index) as server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(
+                    viewport={"width": args.width, "height": args.height}, locale="zh-CN", device_scale_factor=1
+                )
+                page.goto(f"{server.url}/?{urlencode({'q': args.query})}", wait_until="load")
+                page.wait_for_selector(".results mark")
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out), full_page=False)
+            finally:
+                browser.close()
+    size = args.out.stat().st_size
+    print(f"{args.out}: {size / 1024:.0f} KB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
