@@ -21,10 +21,10 @@ from searchengine.dates import load_zone
 from searchengine.documents import DEFAULT_TIMEZONE
 from searchengine.errors import IndexMissingError, ParameterError
 from searchengine.indexer import check_compatible, open_index
-from searchengine.matching import Ranking
+from searchengine.matching import Ranking, match_any_word
 from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query, year_span
-from searchengine.ranking import rank
+from searchengine.ranking import page_of, rank
 from searchengine.results import FacetCount, Highlighted, Hit, IndexStats, Post, SearchResult
 from searchengine.schema import NO_DATE, settings_of
 from searchengine.view import IndexView
@@ -212,17 +212,11 @@ class SearchEngine:
             return []
         stored = view.stored(docnum)
         words = _key_words(view, snapshot.analyzer, f"{stored['title']}\n{stored.get('body') or ''}")
-        clauses = [c for w in words if (c := make_clause(w, True, snapshot.analyzer)) is not None]
-        if not clauses:
-            return []
-        parsed = ParsedQuery(text=" ".join(words), groups=[Group(tuple(clauses))])
-        ranked = rank(view, parsed, "relevance", 0, limit + 1, self.ranking)
-        needles = parsed.needles()
-        return [
-            self._hit(view, int(d), float(s), needles)
-            for d, s in zip(ranked.docs, ranked.scores)
-            if int(d) != docnum
-        ][:limit]
+        match = match_any_word(view, words, self.ranking)
+        match.which[docnum] = False
+        ranked = page_of(view, match.which, match.scores, match.exact.astype(np.int32), "relevance", 0, limit)
+        needles = parse_query(" ".join(words), snapshot.analyzer, self.timezone).needles()
+        return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores)]
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Titles containing ``prefix``, for completion as the user types."""

@@ -27,7 +27,7 @@ from searchengine.query import Clause, Element
 from searchengine.schema import BODY_CHARS, BODY_WORDS, TITLE_CHARS, TITLE_WORDS
 from searchengine.view import IndexView
 
-__all__ = ["ClauseMatch", "match_clause", "exact_mask", "Ranking", "contains_sorted"]
+__all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_mask", "Ranking", "contains_sorted"]
 
 K1 = 1.2
 #: Length normalisation, per field. Bodies get a low ``b``: a long article
@@ -190,17 +190,39 @@ def _words(view: IndexView, words: tuple[str, ...], fields: list[str], ranking: 
     which = view.live.copy()
     total = np.zeros(view.size)
     for word in words:
-        per_field = {}
-        holds = np.zeros(view.size, bool)
-        for fieldname in fields:
-            postings = view.postings(fieldname, word)
-            per_field[fieldname] = (postings.ids, postings.weights)
-            holds[postings.ids] = True
+        holds, scores = _word(view, word, fields, ranking)
         which &= holds
         if not which.any():
             break
-        total += _bm25f(view, holds & view.live, per_field, ranking)
+        total += scores
     return which, total
+
+
+def match_any_word(view: IndexView, words: list[str], ranking: Ranking = Ranking()) -> ClauseMatch:
+    """Documents holding any of ``words``, scored by the sum of their BM25F.
+
+    For "more like this": a post's distinctive words, without the exact
+    string machinery a user's query needs.
+    """
+    which = np.zeros(view.size, bool)
+    total = np.zeros(view.size)
+    for word in words:
+        holds, scores = _word(view, word, [TITLE_WORDS, BODY_WORDS], ranking)
+        which |= holds
+        total += scores
+    which &= view.live
+    return ClauseMatch(which, total, np.zeros(view.size, bool))
+
+
+def _word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
+    """Which documents hold ``word`` in the word layer of ``fields``, and its BM25F."""
+    per_field = {}
+    holds = np.zeros(view.size, bool)
+    for fieldname in fields:
+        postings = view.postings(fieldname, word)
+        per_field[fieldname] = (postings.ids, postings.weights)
+        holds[postings.ids] = True
+    return holds, _bm25f(view, holds & view.live, per_field, ranking)
 
 
 # --- scoring -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from searchengine.query import Filters, Group, ParsedQuery
 from searchengine.schema import NO_DATE
 from searchengine.view import IndexView
 
-__all__ = ["RankedPage", "rank", "PROXIMITY_WEIGHT"]
+__all__ = ["RankedPage", "rank", "page_of", "PROXIMITY_WEIGHT"]
 
 PROXIMITY_WEIGHT = 1.0
 _PROXIMITY_SCALE = 8.0  # characters: a gap this long halves the bonus
@@ -55,6 +55,13 @@ def rank(
         which &= ~exact_mask(view, clause)
     if not parsed.filters.is_empty():
         which &= _filter_mask(view, parsed.filters)
+    return page_of(view, which, scores, tiers, sort, offset, limit)
+
+
+def page_of(
+    view: IndexView, which: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, offset: int, limit: int
+) -> RankedPage:
+    """The requested page of the documents in ``which``, in rank order."""
     docs = np.flatnonzero(which)
     order = _order(view, docs, scores[docs], tiers[docs], sort, offset + limit)
     page = order[offset : offset + limit]
