@@ -248,12 +248,13 @@ def stats(index: Path, as_json: bool) -> None:
 @_option("host")
 @_option("port", type=int)
 @_option("threads", type=int)
-def serve(index: Path, host: str, port: int, threads: int) -> None:
+@_option("web_workers", "--workers", type=int)
+def serve(index: Path, host: str, port: int, threads: int, web_workers: int) -> None:
     """Serve the search page and JSON API with a production WSGI server."""
     from searchengine.web.server import serve as run_server
 
     try:
-        run_server(index, host=host, port=port, threads=threads)
+        run_server(index, host=host, port=port, threads=threads, workers=web_workers)
     except SearchEngineError as error:
         raise _fail(error) from None
 
@@ -281,4 +282,4 @@ def demo(index: Path, host: str, port: int, no_serve: bool) -> None:
         from searchengine.web.server import serve as run_server
 
         click.echo(f"Serving http://{host}:{port}/  (Ctrl-C to stop)")
-        run_server(index, host=host, port=port, threads=setting("threads"))
+        run_server(index, host=host, port=port, threads=setting("threads"), workers=setting("web_workers"))

@@ -37,7 +37,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("lock_timeout", 5.0, "Seconds a build waits for another build's lock.", float),
         Setting("host", "127.0.0.1", "Address the web server listens on."),
         Setting("port", 5000, "Port the web server listens on.", int),
-        Setting("threads", 8, "Threads of the web server.", int),
+        Setting("threads", 8, "Threads of each web server process.", int),
+        Setting("web_workers", 0, "Processes of the web server, sharing its port; 0: one per core.", int),
         Setting("page_size", 10, "Results per page on the search page.", int),
     )
 }

@@ -709,3 +709,45 @@ def test_serve_without_an_index(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "missing")])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "no index" in result.output
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.add(int(proc.name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def _wait_for(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_serve_runs_one_process_per_worker_and_replaces_a_dead_one(sample_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import urllib.request
+
+    from searchengine.web.server import running
+
+    monkeypatch.setenv("SEARCHENGINE_WEB_WORKERS", "2")
+    with running(sample_index) as server:
+        _wait_for(lambda: len(_children(server.pid)) == 2)
+        first = _children(server.pid)
+        for _ in range(6):
+            with urllib.request.urlopen(f"{server.url}/api/search?q=%E7%BB%8F%E6%B5%8E") as response:
+                assert json.load(response)["total"] > 10
+        os.kill(next(iter(first)), signal.SIGKILL)
+        _wait_for(lambda: len(_children(server.pid) - first) == 1 and len(_children(server.pid)) == 2)
+        with urllib.request.urlopen(f"{server.url}/api/search?q=%E7%BB%8F%E6%B5%8E") as response:
+            assert response.status == 200
+        workers = _children(server.pid)
+    _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))

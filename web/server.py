@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,31 +35,91 @@ class Running:
     pid: int
 
 
-def serve(index_dir: Path | str, *, host: str, port: int, threads: int) -> None:
-    """Serve the index at ``index_dir`` on ``host:port`` with ``threads`` worker threads.
+def serve(index_dir: Path | str, *, host: str, port: int, threads: int, workers: int = 1) -> None:
+    """Serve the index at ``index_dir`` on ``host:port``.
 
-    The index is opened once, before listening: a missing index raises
+    ``workers`` processes (0: one per core) share one listening socket, each
+    running waitress with ``threads`` threads: Python runs one thread at a
+    time per process, so processes are what put every core to work. The
+    index is checked once before listening: a missing index raises
     :class:`~searchengine.errors.IndexMissingError` (the CLI prints it as one
-    line). The engine follows later builds of the index without a restart.
+    line). Each worker follows later builds of the index without a restart.
     Blocks until interrupted.
     """
+    SearchEngine(index_dir, timezone=setting("timezone"))  # fail now, not in every worker
+    workers = workers if workers > 0 else (os.cpu_count() or 1)
+    _log_to_stderr()
+    if workers == 1:
+        _serve_one(index_dir, threads, host=host, port=port)
+        return
+    listener = socket.create_server((host, port), backlog=1024)
+    logging.getLogger("waitress").info("Serving on http://%s:%s with %d processes", host, port, workers)
+    _Supervisor(lambda: _serve_one(index_dir, threads, sockets=[listener]), workers).run()
+
+
+def _serve_one(index_dir: Path | str, threads: int, **where: object) -> None:
+    """One waitress server over its own engine (file handles are never shared across a fork)."""
     import waitress
 
     from searchengine.web import create_app
 
     engine = SearchEngine(index_dir, timezone=setting("timezone"))
     app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir)})
-    _log_to_stderr()
     waitress.serve(
         app,
-        host=host,
-        port=port,
         threads=threads,
         ident="searchengine",
         asyncore_use_poll=True,  # no select() limit on open sockets
         connection_limit=max(100, threads * 16),
         channel_timeout=60,
+        **where,
     )
+
+
+class _Supervisor:
+    """Forks the worker processes, replaces any that dies, stops them all on a signal."""
+
+    def __init__(self, target: Callable[[], None], count: int) -> None:
+        self.target, self.count = target, count
+        self.children: set[int] = set()
+        self.stopping = False
+
+    def run(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        for _ in range(self.count):
+            self._fork()
+        while self.children:
+            try:
+                pid, _ = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            self.children.discard(pid)
+            if not self.stopping:
+                logging.getLogger("waitress").warning("worker %d exited; starting another", pid)
+                time.sleep(0.5)  # a worker that cannot start must not spin
+                self._fork()
+
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, signal.SIG_DFL)
+            try:
+                self.target()
+            finally:
+                os._exit(0)
+        self.children.add(pid)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                self.children.discard(pid)
 
 
 def _log_to_stderr() -> None:
