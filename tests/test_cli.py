@@ -99,8 +99,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         assert f"`{env_name(name)}`" in readme, name
 
 
-def test_python_dash_m_works() -> None:
-    result = subprocess.run([sys.executable, "-m", "searchengine", "--help"], capture_output=True, text=True, check=True)
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "searchengine", "--help"], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert "searchengine index POSTS_DIR" in result.stdout
 
 
@@ -121,11 +123,13 @@ def test_a_plain_pip_install_works_from_outside_the_checkout(tmp_path: Path) -> 
         [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip())
-    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
         [venv / "bin" / "pip", "install", "--quiet", "--no-deps", *wheels.glob("searchengine-*.whl")],
         check=True, cwd=tmp_path, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
+    # Only now, so that pip does not take this environment's searchengine
+    # for an installed copy and skip the wheel.
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     command = venv / "bin" / "searchengine"
     assert "searchengine index POSTS_DIR" in subprocess.run(
         [command, "--help"], capture_output=True, text=True, check=True, cwd=tmp_path

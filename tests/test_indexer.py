@@ -199,6 +199,7 @@ def test_kill_9_during_a_build_leaves_the_last_index_searchable(sample_posts: Pa
         [sys.executable, "-m", "searchengine", "index", str(tree), "--index", str(index), "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=tmp_path,  # the installed package, not a checkout's source tree
     )
     time.sleep(2.5)
     assert build.poll() is None, "the build finished before it could be killed; give it more posts"

@@ -158,11 +158,15 @@ def running(
     server is stopped when the block ends.
     """
     port = port or free_port(host)
-    command = [sys.executable, "-m", "searchengine", "serve", "--index", str(index_dir), "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "searchengine", "serve", "--index", str(Path(index_dir).resolve()), "--host", host, "--port", str(port)]
     if threads:
         command += ["--threads", str(threads)]
     with open(log, "w+b") if log else tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=os.environ.copy())
+        # Run from a neutral folder: from a checkout, `python -m` would import
+        # the source tree instead of the installed package.
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=os.environ.copy(), cwd=tempfile.gettempdir()
+        )
         try:
             _wait_until_listening(process, host, port, timeout, output)
             yield Running(f"http://{host}:{port}", process.pid)
