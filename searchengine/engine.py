@@ -25,7 +25,7 @@ from searchengine.matching import Ranking, match_any_word
 from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query, year_span
 from searchengine.ranking import page_of, rank
-from searchengine.results import FacetCount, Highlighted, Hit, IndexStats, Post, SearchResult
+from searchengine.results import FacetCount, Highlighted, Hit, IndexStats, Post, PostInfo, SearchResult
 from searchengine.schema import NO_DATE, settings_of
 from searchengine.view import IndexView
 
@@ -168,12 +168,7 @@ class SearchEngine:
     def _hit(self, view: IndexView, docnum: int, score: float, needles: list[snippets.Needle]) -> Hit:
         stored = view.stored(docnum)
         return Hit(
-            path=stored["path"],
-            title=stored["title"],
-            date=stored.get("published"),
-            categories=list(stored.get("category") or []),
-            tags=list(stored.get("tag") or []),
-            author=stored.get("author") or "",
+            **PostInfo.fields_of(stored),
             score=round(score, 4),
             title_highlight=_highlighted(snippets.highlight(stored["title"], needles)),
             snippet=_highlighted(snippets.make_snippet(stored.get("body") or "", needles)),
@@ -189,12 +184,7 @@ class SearchEngine:
             return None
         stored = view.stored(docnum)
         return Post(
-            path=stored["path"],
-            title=stored["title"],
-            date=stored.get("published"),
-            categories=list(stored.get("category") or []),
-            tags=list(stored.get("tag") or []),
-            author=stored.get("author") or "",
+            **PostInfo.fields_of(stored),
             images=list(stored.get("images") or []),
             body=stored.get("body") or "",
             html=stored.get("html") or "",

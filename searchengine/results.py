@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Highlighted", "Hit", "FacetCount", "SearchResult", "Post", "IndexStats"]
+__all__ = ["Highlighted", "PostInfo", "Hit", "FacetCount", "SearchResult", "Post", "IndexStats"]
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,33 @@ class Highlighted:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """One search result."""
+class PostInfo:
+    """What every view of a post carries: where it is and what it is."""
 
     path: str
     title: str
-    date: str | None
+    date: str | None  # ISO 8601, with the offset the post was written with
     categories: list[str]
     tags: list[str]
     author: str
+
+    @staticmethod
+    def fields_of(stored: dict[str, Any]) -> dict[str, Any]:
+        """These fields from an index's stored values."""
+        return {
+            "path": stored["path"],
+            "title": stored["title"],
+            "date": stored.get("published"),
+            "categories": list(stored.get("category") or []),
+            "tags": list(stored.get("tag") or []),
+            "author": stored.get("author") or "",
+        }
+
+
+@dataclass(frozen=True)
+class Hit(PostInfo):
+    """One search result."""
+
     score: float
     title_highlight: Highlighted
     snippet: Highlighted
@@ -82,15 +100,9 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class Post:
+class Post(PostInfo):
     """One indexed post, whole. ``html`` is the body as written: sanitize before display."""
 
-    path: str
-    title: str
-    date: str | None
-    categories: list[str]
-    tags: list[str]
-    author: str
     images: list[str]
     body: str
     html: str
