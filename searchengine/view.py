@@ -73,8 +73,6 @@ class Vocabulary:
         """How many of the ``selected`` documents (a boolean mask) have each value."""
         return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
 
-    def values_of(self, docnum: int) -> list[str]:
-        return [self.names[v] for v in self.value[self.doc == docnum]]
 
 
 class IndexView:
