@@ -20,19 +20,8 @@ from playwright.sync_api import sync_playwright
 
 import searchengine
 from searchengine.indexer import BuildOptions, build_index
-from searchengine.web.server import running
+from searchengine.web.server import CHROMIUM, CHROMIUM_ARGS, running
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query", default="莫斯科模式")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=900)
-    parser.add_argument("--chromium", default=CHROMIUM)
+    parser.add_argument("--chromium", default=str(CHROMIUM))
     args = parser.parse_args(argv)
     if not Path(args.chromium).exists():
         print(f"error: no Chromium at {args.chromium} (apt-get install -y chromium)", file=sys.stderr)

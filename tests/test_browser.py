@@ -12,25 +12,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from web_fixtures import HOSTILE_POST, HOSTILE_POSTS, SAMPLES, SEED, SEED_TITLE, build, write_posts
 
-from searchengine.web.server import running
+from searchengine.web.server import CHROMIUM, CHROMIUM_ARGS, running
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,

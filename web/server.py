@@ -24,7 +24,23 @@ from pathlib import Path
 from searchengine.engine import SearchEngine
 from searchengine.settings import setting
 
-__all__ = ["serve", "running", "Running", "free_port"]
+__all__ = ["serve", "running", "Running", "free_port", "CHROMIUM", "CHROMIUM_ARGS"]
+
+#: Debian's Chromium, which the browser tests and the screenshot script drive
+#: through Playwright (a test tool's own browser download does not work here).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, and quiet: without the background-networking flags Chromium keeps
+#: trying to reach Google's hosts, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass(frozen=True)
