@@ -209,7 +209,8 @@ def build_index(
         schema = build_schema(settings)
         manifest = {} if options.rebuild else _read_manifest(ix)
         jobs, deletions = _plan(posts_root, manifest, report)
-        outcomes, segments = _run_jobs(jobs, storage, schema, settings, posts_root, options, progress)
+        work = _Work(storage.folder, schema, settings, posts_root, options)
+        outcomes, segments = _run_jobs(jobs, work, progress)
         for outcome in outcomes:
             _tally(report, outcome, manifest, deletions)
         if options.rebuild or segments or deletions:
@@ -330,15 +331,30 @@ def _commit(ix: FileIndex, schema: Any, segments: list[Any], deletions: set[int]
 # --- processing posts -------------------------------------------------------
 
 
-def _process(job: _Job, root: Path, analyzer: Analyzer, options: BuildOptions) -> tuple[_Outcome, Any]:
+@dataclass(frozen=True)
+class _Work:
+    """What processing a post needs; picklable, so a worker process gets it whole."""
+
+    index_folder: str
+    schema: Any
+    settings: AnalysisSettings
+    root: Path
+    options: BuildOptions
+
+    def sink(self) -> "_SegmentSink":
+        return _SegmentSink(FileStorage(self.index_folder), self.schema, self.options.segment_docs)
+
+
+def _process(job: _Job, work: _Work, analyzer: Analyzer) -> tuple[_Outcome, Any]:
     """Read, hash, parse and analyse one post; never raises for a bad post."""
+    options = work.options
     try:
         data, stat = documents.read_post_bytes(Path(job.path), options.max_post_bytes)
         content_hash = documents.hash_bytes(data)
         if content_hash == job.old_hash:
             return _Outcome(job.post_id, "unchanged"), None
         doc = documents.parse_post(
-            data, Path(job.path), root, timezone=options.timezone, max_bytes=options.max_post_bytes
+            data, Path(job.path), work.root, timezone=options.timezone, max_bytes=options.max_post_bytes
         )
     except DocumentError as err:
         return _Outcome(job.post_id, "failed", str(err)), None
@@ -371,10 +387,10 @@ class _SegmentSink:
         return self.segments
 
 
-def _process_batch(batch: Iterable[_Job], root: Path, analyzer: Analyzer, options: BuildOptions, sink: _SegmentSink) -> list[_Outcome]:
+def _process_batch(batch: Iterable[_Job], work: _Work, analyzer: Analyzer, sink: _SegmentSink) -> list[_Outcome]:
     outcomes = []
     for job in batch:
-        outcome, fields = _process(job, root, analyzer, options)
+        outcome, fields = _process(job, work, analyzer)
         if fields is not None:
             sink.add(fields)
         outcomes.append(outcome)
@@ -387,40 +403,27 @@ def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
 
 
 def _run_jobs(
-    jobs: list[_Job],
-    storage: FileStorage,
-    schema: Any,
-    settings: AnalysisSettings,
-    root: Path,
-    options: BuildOptions,
-    progress: Callable[[int, int], None] | None,
+    jobs: list[_Job], work: _Work, progress: Callable[[int, int], None] | None
 ) -> tuple[list[_Outcome], list[Any]]:
     """Process every job, in this process or in worker processes."""
     if not jobs:
         return [], []
-    analyzer = analyzer_for(settings)
+    analyzer = analyzer_for(work.settings)
     analyzer.warm_up()  # before forking, so every worker shares the dictionary
-    workers = min(options.worker_count(), -(-len(jobs) // _BATCH))
+    workers = min(work.options.worker_count(), -(-len(jobs) // _BATCH))
     if workers <= 1 or len(jobs) < _PARALLEL_MIN:
-        sink = _SegmentSink(storage, schema, options.segment_docs)
+        sink = work.sink()
         outcomes: list[_Outcome] = []
         for batch in _batches(jobs):
-            outcomes += _process_batch(batch, root, analyzer, options, sink)
+            outcomes += _process_batch(batch, work, analyzer, sink)
             if progress:
                 progress(len(outcomes), len(jobs))
         return outcomes, sink.finish()
-    return _run_in_workers(jobs, storage, schema, settings, root, options, progress, workers)
+    return _run_in_workers(jobs, work, progress, workers)
 
 
 def _run_in_workers(
-    jobs: list[_Job],
-    storage: FileStorage,
-    schema: Any,
-    settings: AnalysisSettings,
-    root: Path,
-    options: BuildOptions,
-    progress: Callable[[int, int], None] | None,
-    workers: int,
+    jobs: list[_Job], work: _Work, progress: Callable[[int, int], None] | None, workers: int
 ) -> tuple[list[_Outcome], list[Any]]:
     context = multiprocessing.get_context("fork")
     job_queue: Any = context.Queue()
@@ -429,7 +432,7 @@ def _run_in_workers(
         job_queue.put(batch)
     for _ in range(workers):
         job_queue.put(None)
-    args = (job_queue, result_queue, storage.folder, schema, settings, str(root), options, os.getpid())
+    args = (job_queue, result_queue, work, os.getpid())
     processes = [context.Process(target=_worker, args=args, daemon=True) for _ in range(workers)]
     for process in processes:
         process.start()
@@ -464,20 +467,11 @@ def _run_in_workers(
     return outcomes, segments
 
 
-def _worker(
-    job_queue: Any,
-    result_queue: Any,
-    index_folder: str,
-    schema: Any,
-    settings: AnalysisSettings,
-    root: str,
-    options: BuildOptions,
-    parent_pid: int,
-) -> None:
+def _worker(job_queue: Any, result_queue: Any, work: _Work, parent_pid: int) -> None:
     """Worker process: analyse batches of posts into segments of its own."""
     try:
-        analyzer = analyzer_for(settings)
-        sink = _SegmentSink(FileStorage(index_folder), schema, options.segment_docs)
+        analyzer = analyzer_for(work.settings)
+        sink = work.sink()
         while True:
             if os.getppid() != parent_pid:  # the build was killed: stop too
                 os._exit(1)
@@ -487,7 +481,7 @@ def _worker(
                 continue
             if batch is None:
                 break
-            result_queue.put(("outcomes", _process_batch(batch, Path(root), analyzer, options, sink)))
+            result_queue.put(("outcomes", _process_batch(batch, work, analyzer, sink)))
         result_queue.put(("done", sink.finish()))
     except BaseException:
         result_queue.put(("crash", traceback.format_exc()))
