@@ -64,7 +64,6 @@ class SearchEngine:
         self.ranking = ranking
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
-        self._snapshot_at = (-1, 0.0)
         self._current()  # fail now, with a clear message, if there is no usable index
 
     # --- the index, kept current -------------------------------------------
@@ -82,6 +81,11 @@ class SearchEngine:
         raise AssertionError("unreachable")
 
     def _open_current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        # Listing the folder tells whether a build committed; reading the
+        # table of contents (which unpickles the schema) is only needed then.
+        if snapshot is not None and snapshot.view.ix.latest_generation() == snapshot.view.generation:
+            return snapshot
         ix = open_index(self.index_dir)
         if ix is None:
             raise IndexMissingError(
@@ -89,9 +93,6 @@ class SearchEngine:
                 f"`searchengine index POSTS_DIR --index {self.index_dir}`"
             )
         generation = ix.latest_generation()
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.view.generation == generation:
-            return snapshot
         with self._lock:
             if self._snapshot is None or self._snapshot.view.generation != generation:
                 settings = check_compatible(ix, self.index_dir)

@@ -334,7 +334,7 @@ def _weights_array(weights: Any, count: int) -> np.ndarray:
 
 
 class SearchCodec(W3Codec):
-    """Whoosh's W3 codec with bulk posting writes and whole-list reads."""
+    """Whoosh's W3 codec writing whole posting lists (see :func:`read_postings` for reads)."""
 
     def __init__(self, blocklimit: int = 256, compression: int = 3, inlinelimit: int = 4) -> None:
         super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
