@@ -18,11 +18,12 @@ lines (``阿富\\n汗``) could never be found.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from searchengine.cjk import join_lines
 
 __all__ = ["BodyText", "convert_body", "html_to_text", "is_html", "markdown_to_html"]
 
@@ -41,17 +42,6 @@ _DROPPED = frozenset(
     "script style template noscript iframe head object embed svg math canvas video audio "
     "-comment".split()
 )
-
-# Characters between which a source line break vanishes: CJK ideographs, kana,
-# CJK and full-width punctuation (not U+3000, a space), plus the curly quotes,
-# dash, ellipsis and middle dot that Chinese text uses. Hangul is excluded, as
-# CSS excludes it: Korean separates words with spaces.
-_CJK = (
-    "\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3200-\u4dbf"
-    "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff60\uffe0-\uffe6"
-    "\U00020000-\U0003ffff\u2018\u2019\u201c\u201d\u2014\u2026\u00b7"
-)
-_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])\s*\n\s*(?=[{_CJK}])")
 
 _MARKDOWN = MarkdownIt("commonmark")
 
@@ -111,9 +101,7 @@ def _clean_line(raw: str) -> str:
     every other run becomes one space; the ends are stripped. ``&nbsp;`` (already
     U+00A0 here) and the ideographic space count as whitespace.
     """
-    if "\n" in raw:
-        raw = _CJK_LINE_BREAK.sub("", raw)
-    return " ".join(raw.split())
+    return " ".join(join_lines(raw).split())
 
 
 class _TextWalk:

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from searchengine.errors import ParameterError
 from searchengine.normalize import normalize_with_offsets
 
-__all__ = ["Needle", "Snippet", "highlight", "make_snippet"]
+__all__ = ["Needle", "Snippet", "highlight", "make_snippet", "match_spans"]
 
 ELLIPSIS = "…"
 # What a second, third... match of the same needle in a window is worth, as a
@@ -119,7 +119,16 @@ def highlight(text: str, needles: Sequence[Needle]) -> Snippet:
 
     Nothing is cut; whitespace is collapsed as in snippets.
     """
-    return _render(text, 0, len(text), _merge(_find_matches(text, needles)), "", "")
+    return _render(text, 0, len(text), match_spans(text, needles), "", "")
+
+
+def match_spans(text: str, needles: Sequence[Needle]) -> list[_Span]:
+    """Sorted, merged ``[start, end)`` spans of every match of ``needles`` in ``text``.
+
+    Offsets are into ``text`` as given (matching runs on its normalized
+    form); overlapping or touching matches make one span.
+    """
+    return _merge(_find_matches(text, needles))
 
 
 def make_snippet(text: str, needles: Sequence[Needle], size: int = 120) -> Snippet:

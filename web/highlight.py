@@ -10,15 +10,14 @@ match that spans two elements (``莫斯<b>科</b>``) is not marked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from searchengine.cjk import join_lines
 from searchengine.engine import SearchEngine
-from searchengine.normalize import normalize_with_offsets
-from searchengine.snippets import Needle
+from searchengine.snippets import Needle, match_spans
 
 __all__ = ["query_needles", "mark_html"]
 
@@ -26,15 +25,6 @@ __all__ = ["query_needles", "mark_html"]
 # serialized, so the text around them is escaped by the serializer itself.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _SKIPPED = frozenset(("mark", "script", "style", "template"))
-# CJK ideographs and punctuation (as in searchengine.bodytext): a source line
-# break between two of them is no space at all.
-_CJK = (
-    "\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3200-\u4dbf"
-    "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff60\uffe0-\uffe6"
-    "\U00020000-\U0003ffff\u2018\u2019\u201c\u201d\u2014\u2026\u00b7"
-)
-_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r]*\n\s*(?=[{_CJK}])")
-
 
 def query_needles(engine: SearchEngine, query: str) -> list[Needle]:
     """The highlight patterns of ``query``, analysed as the index was built."""
@@ -67,9 +57,9 @@ def mark_html(html: str, needles: Sequence[Needle]) -> str:
         if ancestors & _SKIPPED:
             continue
         text = original = node.text_content or ""
-        if "pre" not in ancestors and "\n" in text:
-            text = _CJK_LINE_BREAK.sub("", text)
-        spans = _spans(text, needles) if needles else []
+        if "pre" not in ancestors:
+            text = join_lines(text)
+        spans = match_spans(text, needles) if needles else []
         if not spans and text == original:
             continue
         pieces, last = [], 0
@@ -81,25 +71,7 @@ def mark_html(html: str, needles: Sequence[Needle]) -> str:
         changed = True
     if not changed:
         return html
-    return body.inner_html.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
-
-
-def _spans(text: str, needles: Sequence[Needle]) -> list[tuple[int, int]]:
-    """Merged ``[start, end)`` spans of the matches in ``text`` (original offsets)."""
-    normalized, offsets = normalize_with_offsets(text)
-    found = sorted(
-        (offsets[match.start()], offsets[match.end() - 1] + 1)
-        for needle in needles
-        for match in needle.pattern.finditer(normalized)
-        if match.end() > match.start()
-    )
-    spans: list[tuple[int, int]] = []
-    for start, end in found:
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-        else:
-            spans.append((start, end))
-    return spans
+    return (body.inner_html or "").replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
 
 def _ancestors(node: Any) -> set[str]:
