@@ -14,6 +14,12 @@ A date without a zone is read in the archive's zone (``Asia/Shanghai`` unless
 configured), because that is how Hexo reads it; a date with a zone or offset keeps
 it, so no information is lost. A date-only value means midnight in that zone.
 RFC 2822's ``-0000`` ("offset unknown") counts as zone-less.
+
+A date must also lie between 1000-01-01 and 9997-12-31 in UTC. Python's
+datetimes end at the years 1 and 9999, and a post dated ``0001-01-01`` in
+Shanghai (or ``9999-12-31`` at ``-12:00``) is an instant outside them: its
+``timestamp()``, ``astimezone()`` or the year after it fail far from the post.
+Inside the range, every zone's local year is 999..9998, so all of those work.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from searchengine.errors import ParameterError
@@ -38,8 +44,14 @@ _NUMERIC = re.compile(
 
 _FORMS = "RFC 2822, ISO 8601, YYYY-MM-DD HH:MM[:SS] or YYYY/MM/DD HH:MM[:SS]"
 
+# The instants a date may be, [start, end): see the module docstring for why.
+# No news archive has a date outside them.
+_EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+_END = datetime(9998, 1, 1, tzinfo=UTC)
+_OUT_OF_RANGE = "out of range: only dates from 1000-01-01 to 9997-12-31 (UTC) are supported"
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def load_zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; cached, since every post of a build asks for it.
 
@@ -58,10 +70,21 @@ def parse_date(value: object, zone: str) -> datetime:
 
     Zone-less values are read in ``zone``; see the module docstring for the forms.
 
-    :raises ValueError: with a one-line reason when ``value`` is not a valid date.
+    :raises ValueError: with a one-line reason when ``value`` is not a valid date,
+        or is outside the supported range.
     :raises ParameterError: when ``zone`` is not a known time zone.
     """
     tz = load_zone(zone)
+    parsed = _aware(value, tz)
+    # Aware datetimes compare by their UTC instants without building one, so this
+    # cannot overflow even where astimezone() would.
+    if not _EARLIEST <= parsed < _END:
+        raise ValueError(_OUT_OF_RANGE)
+    return parsed
+
+
+def _aware(value: object, tz: ZoneInfo) -> datetime:
+    """``value`` as an aware datetime, a zone-less one read in ``tz``; any year datetime knows."""
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     if isinstance(value, date):
@@ -94,7 +117,7 @@ def _offset(text: str | None) -> timezone | None:
     if text is None:
         return None
     if text.upper() == "Z":
-        return timezone.utc
+        return UTC
     digits = text[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     return timezone(-delta if text[0] == "-" else delta)

@@ -16,8 +16,15 @@ What a bad post gives, and why:
   checks the size with stat before reading, so a huge file is never read;
 * unreadable file → "cannot read: permission denied" (or the OS's reason);
   a symlink that points at itself → "symlink loop"; a dangling one → "broken symlink";
-  a folder or a device (a FIFO would block) → DocumentError, never opened;
-  a file that grew between stat and read → "changed while being read";
+  a folder → "a folder, not a post"; a FIFO, a device or a socket (or a symlink
+  to one) → "not a regular file", never opened: opening a FIFO would block
+  forever (files are opened non-blocking, so even one swapped in after the
+  check cannot); a file that grew between stat and read → "changed while being read";
+* a file (or folder) name that is not valid UTF-8 (a GBK name) or holds
+  control characters (a newline) → DocumentError "file name is not valid
+  UTF-8; rename it" / "file name contains control characters; rename it":
+  such an id could not be stored, linked or served. Messages show such a
+  name escaped (``\\xd0``, ``\\n``), so that each stays one printable line;
 * not UTF-8 → decoded as GB18030, the encoding older Chinese archives use, with
   the warning "not UTF-8; decoded as GB18030": the post is still worth finding.
   UTF-8 with or without BOM and UTF-16 with BOM are read without a warning;
@@ -28,16 +35,36 @@ What a bad post gives, and why:
   (``!!int abc``) → DocumentError; an opening ``---`` never closed →
   DocumentError, since indexing the YAML as body text would put garbage in
   every search;
+* YAML aliases that repeat more than ``_MAX_ALIAS_GROWTH`` nodes and characters
+  (a "billion laughs" bomb: 600 bytes that would expand to gigabytes in any
+  field, known or not) → DocumentError "front matter refused: YAML aliases
+  ..., line N", found on the parsed node graph before any value is built;
+* a ``title``, ``author``, category, tag or image longer than
+  ``_MAX_FIELD_CHARS`` characters → cut to that length, with the warning
+  "FIELD longer than N characters; cut";
 * no front matter at all → still a post (python-frontmatter's rule), with the
   title taken from the body's first heading or the file name; no warning;
-* an invalid ``date`` (``2021-13-45``, ``yesterday``) → the post is indexed
-  without a date and ``Document.warnings`` says "invalid date 'VALUE': REASON;
-  indexed without a date": losing a post over its date would be worse.
-  YAML would abort the whole front matter on ``2021-13-45`` (it looks like a
-  timestamp), so our loader keeps such a value as a string;
+* an invalid ``date`` (``2021-13-45``, ``yesterday``), or one outside
+  1000-01-01 .. 9997-12-31 UTC (``0001-01-01``, ``9999-12-31T23:59:59-12:00``,
+  which no later ``timestamp()`` or time-zone conversion could handle) → the
+  post is indexed without a date and ``Document.warnings`` says "invalid date
+  'VALUE': REASON; indexed without a date": losing a post over its date would
+  be worse. YAML would abort the whole front matter on ``2021-13-45`` (it looks
+  like a timestamp), so our loader keeps such a value as a string;
+* Markdown nested deeper than markdown-it reads (20 levels of quotes and list
+  items, such as ``"> " * 50000``) → indexed with what could be read and the
+  warning "body nested more than 20 levels deep ...", instead of silently
+  losing the deeper text;
 * anything else a library raises while parsing → DocumentError "cannot parse:
   TYPE: message", so that one post can never stop a build (none is known: a
   fuzz run of 100,000 mutated posts raised nothing else).
+
+The walk (:func:`walk_posts`) reports through ``on_error`` and skips: the bad
+file names above; FIFOs, devices and sockets; unreadable folders, symlink loops,
+broken symlinks and a folder reached twice; and, unless ``follow_outside`` is
+set, a symlink (to a file or a folder) leading outside the posts folder: "links
+outside the posts folder; set follow_outside to allow", so that a link to
+``/etc/passwd`` is never indexed and served.
 
 Field rules: ``title`` is the front-matter ``title`` as python-frontmatter reads
 it (``str()``, stripped), else the first h1-h6 of the body, else the file name
@@ -55,18 +82,22 @@ from __future__ import annotations
 import codecs
 import errno
 import hashlib
+import itertools
 import os
+import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 from frontmatter.default_handlers import SafeLoader, YAMLHandler
+from markdown_it import MarkdownIt
 
-from searchengine.bodytext import convert_body
+from searchengine.bodytext import BodyText, convert_body, is_html
 from searchengine.dates import load_zone, parse_date
 from searchengine.errors import DocumentError, ParameterError, SearchEngineError
 
@@ -95,6 +126,26 @@ _BOUNDARY = YAMLHandler.FM_BOUNDARY
 _IMAGE_KEYS = ("headimg", "thumbnail", "cover", "photos")
 # libyaml reports a bad character by byte offset, PyYAML's pure-Python reader by character.
 _READER_OFFSET_IN_BYTES = SafeLoader is getattr(yaml, "CSafeLoader", None)
+# How many nodes and characters YAML aliases may add to a front matter, each alias
+# counted as a copy of its anchor. A real post reuses a name or a short list a few
+# times (tens to hundreds); a 600-byte "billion laughs" adds billions, which any
+# str() or walk of the value would then build (gigabytes, minutes).
+_MAX_ALIAS_GROWTH = 100_000
+# Longest title, author, category, tag or front-matter image kept. Real titles are
+# under 100 characters; a value of thousands is a mistake that would bloat the
+# stored fields, every result page and the JSON, so it is cut (with a warning).
+_MAX_FIELD_CHARS = 2_000
+# How much of a bad value a warning quotes: enough to find it, one line always.
+_QUOTED_CHARS = 80
+# markdown-it, as bodytext configures it (CommonMark), does not read inside a
+# blockquote or list item that opens at its maxNesting level, and drops that text
+# without a word; a second parse of a Markdown body that may nest that deep finds
+# the case, to warn of it (bodytext, which parses once, is where this belongs).
+_MARKDOWN = MarkdownIt("commonmark")
+_MARKDOWN_MAX_NESTING: int = _MARKDOWN.options["maxNesting"]
+_MARKDOWN_CONTAINERS = frozenset(("blockquote_open", "list_item_open"))
+# Characters a file name must not hold: C0 and C1 controls (newline, tab, ESC...).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class _FrontMatterLoader(SafeLoader):  # type: ignore[misc,valid-type]
@@ -188,6 +239,7 @@ def parse_post(
     _check_parameters(timezone, max_bytes)
     doc_id = _post_id(path, root)
     source = os.path.abspath(path)
+    _check_name(doc_id, source, "file")
     try:
         return _parse(data, doc_id, source, path.stem, timezone, max_bytes)
     except SearchEngineError:
@@ -198,17 +250,27 @@ def parse_post(
 
 
 def walk_posts(
-    root: Path, *, on_error: Callable[[DocumentError], None] | None = None
+    root: Path,
+    *,
+    on_error: Callable[[DocumentError], None] | None = None,
+    follow_outside: bool = False,
 ) -> Iterator[Path]:
     """Yield the post files under ``root`` in sorted order (by name, folder by folder).
 
     Posts are ``.md`` and ``.markdown`` files, and ``.txt`` files that open
     with front matter (other ``.txt`` files are notes, skipped silently).
-    Hidden files and folders are skipped. Symlinked folders are followed; a
-    folder already open (a loop) or already walked is reported instead of
-    walked again, as are unreadable folders, broken symlinks and symlink
-    loops. Each problem goes to ``on_error`` (ignored when it is None) and the
-    walk goes on.
+    Hidden files and folders are skipped. Symlinks are followed; a folder
+    already open (a loop) or already walked is reported instead of walked
+    again, as are unreadable folders, broken symlinks, symlink loops, FIFOs,
+    devices and sockets (never opened: a FIFO would block), and files or
+    folders whose name is not valid UTF-8 or holds control characters (their
+    posts could never be served). Each problem goes to ``on_error`` (ignored
+    when it is None) and the walk goes on.
+
+    ``follow_outside``: whether a symlink may lead outside ``root``. By default
+    it may not, and such a link (to a file or a folder) is reported and
+    skipped: whoever can write a link into the posts folder must not be able
+    to publish ``/etc/passwd``. Links that stay inside ``root`` always work.
 
     :raises DocumentError: ``root`` itself is missing or not a folder.
     """
@@ -217,10 +279,12 @@ def walk_posts(
     try:
         info = root.stat()
     except OSError as err:
-        raise DocumentError(root, _os_reason(err, root, "cannot read folder")) from None
+        reason = _os_reason(err, root, "cannot read folder")
+        raise DocumentError(_printable(root), reason) from None
     if not stat.S_ISDIR(info.st_mode):
-        raise DocumentError(root, "not a folder")
-    yield from _Walk(report).posts(root, (info.st_dev, info.st_ino))
+        raise DocumentError(_printable(root), "not a folder")
+    inside = None if follow_outside else os.path.realpath(root)
+    yield from _Walk(report, inside).posts(root, (info.st_dev, info.st_ino))
 
 
 # --- reading ----------------------------------------------------------------
@@ -251,7 +315,7 @@ def read_post_bytes(path: Path, max_bytes: int = MAX_POST_BYTES) -> tuple[bytes,
 
     :raises DocumentError: the file cannot be read, or is too large.
     """
-    source = os.path.abspath(path)
+    source = _printable(os.path.abspath(path))
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -260,13 +324,56 @@ def read_post_bytes(path: Path, max_bytes: int = MAX_POST_BYTES) -> tuple[bytes,
             raise DocumentError(source, "not a regular file")
         if info.st_size > max_bytes:
             raise DocumentError(source, _too_big(info.st_size, max_bytes))
-        with open(path, "rb") as file:
+        with _open_regular(path, source) as file:
             data = file.read(info.st_size + 1)  # sized by stat: no 10 MB buffer per post
     except OSError as err:
         raise DocumentError(source, _os_reason(err, path)) from None
     if len(data) > info.st_size:
         raise DocumentError(source, "changed while being read; read it again")
     return data, info
+
+
+def _open_regular(path: Path | str, shown: str) -> BinaryIO:
+    """Open a file that a stat found regular, refusing anything else without blocking.
+
+    Non-blocking, because a FIFO swapped in after the stat would block ``open``
+    forever; the flag changes nothing for reading a regular file.
+
+    :raises DocumentError: ``path`` is no longer a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DocumentError(shown, "not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _check_name(name: str, path: Path | str, kind: str) -> None:
+    """Refuse a name no post id may have: the index stores ids as UTF-8 and URLs carry them.
+
+    ``kind`` ("file", "folder") begins the reason.
+
+    :raises DocumentError: ``name`` is not valid UTF-8 (the OS gave undecodable
+        bytes as surrogates) or holds control characters.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        reason = f"{kind} name is not valid UTF-8; rename it"
+        raise DocumentError(_printable(path), reason) from None
+    if _CONTROL_CHARACTERS.search(name):
+        reason = f"{kind} name contains control characters; rename it"
+        raise DocumentError(_printable(path), reason)
+
+
+def _printable(path: Path | str) -> str:
+    """``path`` as one printable line: bytes that are not UTF-8 and control characters escaped.
+
+    An error message must print and log whatever name it reports (a GBK file
+    name, a newline in a name); ``repr`` escapes a control character as ``\\n``.
+    """
+    text = os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    return _CONTROL_CHARACTERS.sub(lambda match: repr(match[0])[1:-1], text)
 
 
 def _os_reason(err: OSError, path: Path | str, action: str = "cannot read") -> str:
@@ -304,20 +411,46 @@ def _parse(
         raise DocumentError(source, "empty file")
     meta, body_source = _split_front_matter(text, source)
     body = convert_body(body_source)
+    body_warnings = _nesting_warnings(body_source, body, source)
     date, date_warnings = _date(meta.get("date"), timezone, source)
+    fields = _Fields(source)  # its warnings are read last, once every field is fitted
     return Document(
         id=doc_id,
-        title=_text(meta.get("title")) or body.heading or stem,
+        title=fields.fit("title", _text(meta.get("title")) or body.heading or stem),
         body=body.text,
         html=body.html,
-        categories=_terms(meta.get("categories")),
-        tags=_terms(meta.get("tags")),
-        author=_author(meta.get("author")),
+        categories=fields.fit_all("categories", _terms(meta.get("categories"))),
+        tags=fields.fit_all("tags", _terms(meta.get("tags"))),
+        author=fields.fit("author", _author(meta.get("author"))),
         date=date,
-        images=tuple(dict.fromkeys(_front_matter_images(meta) + list(body.images))),
+        images=tuple(
+            dict.fromkeys(fields.fit_all("images", _front_matter_images(meta)) + body.images)
+        ),
         source=source,
         content_hash=hash_bytes(data),
-        warnings=warnings + date_warnings,
+        warnings=warnings + body_warnings + date_warnings + fields.warnings(),
+    )
+
+
+def _nesting_warnings(body_source: str, body: BodyText, source: str) -> tuple[str, ...]:
+    """A warning when Markdown nests deeper than markdown-it reads, losing text silently.
+
+    Text is lost only inside ``_MARKDOWN_MAX_NESTING`` levels of quotes (one
+    level each) and list items (two: the list and the item), so the rendered
+    HTML then holds at least half as many ``<blockquote>`` and ``<li>`` tags;
+    a body with fewer is not parsed a second time.
+    """
+    if is_html(body_source):
+        return ()
+    if body.html.count("<li") + body.html.count("<blockquote") < _MARKDOWN_MAX_NESTING // 2:
+        return ()
+    deepest = _MARKDOWN_MAX_NESTING - 1  # a container opening here has unread contents
+    tokens = _MARKDOWN.parse(body_source)
+    if not any(t.level >= deepest and t.type in _MARKDOWN_CONTAINERS for t in tokens):
+        return ()
+    return (
+        f"{source}: body nested more than {_MARKDOWN_MAX_NESTING} levels deep (Markdown quotes "
+        "and lists); the deeper text could not be read and is not indexed",
     )
 
 
@@ -370,9 +503,18 @@ def _without_leading_blank_lines(text: str) -> str:
 
 
 def _load_yaml(front_matter: str, first_line: int, source: str) -> dict[object, object]:
-    """Load the YAML of the front matter; it must be a mapping (or empty)."""
+    """Load the YAML of the front matter; it must be a mapping (or empty).
+
+    Parsed and built in two steps (what ``yaml.load`` does in one), so that an
+    alias bomb is refused between them, before its value exists.
+    """
+    loader = _FrontMatterLoader(front_matter)
     try:
-        meta = yaml.load(front_matter, Loader=_FrontMatterLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _check_aliases(node, first_line, source)
+        meta = loader.construct_document(node)
     except yaml.YAMLError as err:
         problem = _yaml_problem(err, front_matter, first_line)
         raise DocumentError(source, f"malformed front matter: {problem}") from None
@@ -380,11 +522,80 @@ def _load_yaml(front_matter: str, first_line: int, source: str) -> dict[object, 
         detail = f"{type(err).__name__}: {_one_line(str(err))}"
         reason = f"malformed front matter: a value does not fit its !!tag ({detail})"
         raise DocumentError(source, reason) from None
-    if meta is None:
-        return {}
+    finally:
+        loader.dispose()
     if not isinstance(meta, dict):
         raise DocumentError(source, f"front matter is not a mapping (got {type(meta).__name__})")
     return meta
+
+
+def _check_aliases(root: yaml.Node, first_line: int, source: str) -> None:
+    """Refuse a front matter whose aliases repeat more than ``_MAX_ALIAS_GROWTH``.
+
+    :raises DocumentError: naming the file line where the growth passes the limit.
+    """
+    node = _alias_growth_past_limit(root)
+    if node is not None:
+        line = first_line + node.start_mark.line
+        reason = (
+            f"front matter refused: YAML aliases repeat more than {_MAX_ALIAS_GROWTH:,} "
+            f"values and characters (an alias bomb?), line {line}"
+        )
+        raise DocumentError(source, reason)
+
+
+@dataclass
+class _Sizing:
+    """A node being sized: its children still to see and its size so far."""
+
+    node: yaml.Node
+    children: Iterator[yaml.Node]
+    size: int
+
+
+def _alias_growth_past_limit(root: yaml.Node) -> yaml.Node | None:
+    """The collection whose aliases take the growth past ``_MAX_ALIAS_GROWTH``, or None.
+
+    A node's size is 1, plus its characters for a scalar, plus its children's
+    sizes for a collection, every alias counted as a full copy of its anchor:
+    what ``str()`` or any walk of the built value meets. The growth is what
+    the aliases add. The parser makes one node per anchor, shared by its
+    aliases, so the graph stays as small as the text and each size is computed
+    once; an alias inside its own anchor (a loop) counts 1, as Python prints
+    it ``[...]``. Depth-first with an explicit stack: no recursion limit.
+    """
+    seen = {root}
+    sizes: dict[yaml.Node, int] = {}  # the seen nodes no longer on the stack
+    growth = 0
+    stack = [_sizing(root)]
+    while stack:
+        frame = stack[-1]
+        child = next(frame.children, None)
+        if child is None:
+            stack.pop()
+            sizes[frame.node] = frame.size
+            if stack:
+                stack[-1].size += frame.size
+        elif child in seen:  # an alias; still on the stack when inside its own anchor
+            repeated = sizes.get(child, 1)
+            frame.size += repeated
+            growth += repeated
+            if growth > _MAX_ALIAS_GROWTH:
+                return frame.node
+        else:
+            seen.add(child)
+            stack.append(_sizing(child))
+    return None
+
+
+def _sizing(node: yaml.Node) -> _Sizing:
+    """A node's frame: a scalar is sized already, a collection has children to add."""
+    if isinstance(node, yaml.ScalarNode):
+        return _Sizing(node, iter(()), 1 + len(node.value))
+    children: Iterable[yaml.Node] = node.value
+    if isinstance(node, yaml.MappingNode):
+        children = itertools.chain.from_iterable(node.value)  # (key, value) pairs
+    return _Sizing(node, iter(children), 1)
 
 
 def _yaml_problem(err: yaml.YAMLError, front_matter: str, first_line: int) -> str:
@@ -406,6 +617,33 @@ def _text_before(text: str, position: int) -> str:
 
 
 # --- front-matter fields ------------------------------------------------------
+
+
+class _Fields:
+    """Cuts field values at ``_MAX_FIELD_CHARS``, remembering which fields it cut.
+
+    A cut is a warning, not an error: the post is still worth finding.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.cut: dict[str, None] = {}  # an ordered set of field names
+
+    def fit(self, field: str, value: str) -> str:
+        """``value``, cut if too long."""
+        if len(value) <= _MAX_FIELD_CHARS:
+            return value
+        self.cut[field] = None
+        return value[:_MAX_FIELD_CHARS].rstrip()
+
+    def fit_all(self, field: str, values: Iterable[str]) -> tuple[str, ...]:
+        """Each of ``values`` cut if too long; unique still, since two may now be equal."""
+        return tuple(dict.fromkeys(self.fit(field, value) for value in values))
+
+    def warnings(self) -> tuple[str, ...]:
+        """One warning line per field cut."""
+        limit = f"{_MAX_FIELD_CHARS:,} characters"
+        return tuple(f"{self.source}: {field} longer than {limit}; cut" for field in self.cut)
 
 
 def _text(value: object) -> str:
@@ -463,15 +701,21 @@ def _flatten(items: list[object]) -> Iterator[object]:
 
 
 def _date(value: object, timezone: str, source: str) -> tuple[datetime | None, tuple[str, ...]]:
-    """The post date, or None and a warning line when the value is not a date."""
+    """The post date, or None and a warning line when the value is not a (usable) date."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, ()
     try:
         return parse_date(value, timezone), ()
     except ValueError as err:
-        shown = _one_line(str(value))
+        shown = _quoted(value)
         reason = _one_line(str(err))
         return None, (f"{source}: invalid date '{shown}': {reason}; indexed without a date",)
+
+
+def _quoted(value: object) -> str:
+    """The start of a bad value, on one line, for a warning to show."""
+    text = _one_line(str(value))
+    return text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…"
 
 
 # --- walking ------------------------------------------------------------------
@@ -487,8 +731,9 @@ def _ignore(error: DocumentError) -> None:
 class _Walk:
     """A depth-first walk with an explicit stack, so depth never hits the recursion limit."""
 
-    def __init__(self, report: Callable[[DocumentError], None]) -> None:
+    def __init__(self, report: Callable[[DocumentError], None], inside: str | None) -> None:
         self.report = report
+        self.inside = inside  # the real path symlinks must stay in; None: anywhere
         self.walked: dict[_FolderKey, Path] = {}  # each folder walked -> its first path
         self.open: set[_FolderKey] = set()  # folders whose walk is in progress
 
@@ -506,23 +751,48 @@ class _Walk:
             try:
                 is_post = self._visit(entry, path, frames)
             except OSError as err:
-                self.report(DocumentError(path, _os_reason(err, path)))
+                self.report(DocumentError(_printable(path), _os_reason(err, path)))
+                continue
+            except DocumentError as err:
+                self.report(err)
                 continue
             if is_post:
                 yield path
 
     def _visit(self, entry: os.DirEntry[str], path: Path, frames: list[_Frame]) -> bool:
-        """Whether ``entry`` is a post; a new folder is pushed on ``frames`` instead."""
+        """Whether ``entry`` is a post; a new folder is pushed on ``frames`` instead.
+
+        A file is opened (to look for front matter in a ``.txt``) only once
+        known to be a regular file that may be followed.
+
+        :raises DocumentError: the entry is to be reported and skipped.
+        :raises OSError: the entry cannot be examined (a symlink loop, a broken link).
+        """
         if entry.is_dir():
-            key = self._new_folder(entry, path)
-            if key is not None:
-                frames.append(self._open(path, key))
+            self._check_link(entry, path)
+            _check_name(entry.name, path, "folder")
+            frames.append(self._open(path, self._new_folder(entry, path)))
             return False
-        if entry.is_file():
-            return _is_post_file(entry)
-        if entry.is_symlink():
-            os.stat(entry.path)  # raises for a loop or a broken link; else it is a device
-        return False
+        if not entry.is_file():
+            os.stat(entry.path)  # raises for a loop or a broken link
+            raise DocumentError(_printable(path), "not a regular file")
+        suffix = os.path.splitext(entry.name)[1].lower()
+        if suffix not in POST_SUFFIXES:
+            return False
+        self._check_link(entry, path)
+        if suffix == ".txt" and not _opens_with_front_matter(path):
+            return False  # notes, not a post
+        _check_name(entry.name, path, "file")
+        return True
+
+    def _check_link(self, entry: os.DirEntry[str], path: Path) -> None:
+        """Refuse a symlink that leads outside the posts folder, unless ``follow_outside``."""
+        if self.inside is None or not entry.is_symlink():
+            return
+        target = os.path.realpath(entry.path)
+        if os.path.commonpath((target, self.inside)) != self.inside:
+            reason = "links outside the posts folder; set follow_outside to allow"
+            raise DocumentError(_printable(path), reason)
 
     def _open(self, folder: Path, key: _FolderKey) -> _Frame:
         """Start walking ``folder``: its visible entries sorted by name."""
@@ -533,34 +803,29 @@ class _Walk:
                 visible = (e for e in scan if not e.name.startswith("."))
                 entries = sorted(visible, key=attrgetter("name"))
         except OSError as err:
-            self.report(DocumentError(folder, _os_reason(err, folder, "cannot read folder")))
+            reason = _os_reason(err, folder, "cannot read folder")
+            self.report(DocumentError(_printable(folder), reason))
             entries = []
         return folder, key, iter(entries)
 
-    def _new_folder(self, entry: os.DirEntry[str], path: Path) -> _FolderKey | None:
-        """The (device, inode) of a folder to walk, or None after reporting a loop or repeat."""
+    def _new_folder(self, entry: os.DirEntry[str], path: Path) -> _FolderKey:
+        """The (device, inode) of a folder to walk.
+
+        :raises DocumentError: the folder is open (a symlink loop) or was walked already.
+        """
         info = entry.stat()
         key = (info.st_dev, info.st_ino)
         if key in self.open:
-            self.report(DocumentError(path, "symlink loop"))
-        elif key in self.walked:
-            self.report(DocumentError(path, f"same folder as {self.walked[key]}, already walked"))
-        else:
-            return key
-        return None
+            raise DocumentError(_printable(path), "symlink loop")
+        if key in self.walked:
+            already = _printable(self.walked[key])
+            raise DocumentError(_printable(path), f"same folder as {already}, already walked")
+        return key
 
 
-def _is_post_file(entry: os.DirEntry[str]) -> bool:
-    """A post suffix, and for ``.txt`` an opening front-matter line."""
-    suffix = os.path.splitext(entry.name)[1].lower()
-    if suffix not in POST_SUFFIXES:
-        return False
-    return suffix != ".txt" or _opens_with_front_matter(entry.path)
-
-
-def _opens_with_front_matter(path: str) -> bool:
+def _opens_with_front_matter(path: Path) -> bool:
     """Whether the file, after a BOM and blank lines, starts with a ``---`` line."""
-    with open(path, "rb") as file:
+    with _open_regular(path, _printable(path)) as file:
         head = file.read(_HEAD_BYTES)
     encoding = "utf-16" if head[:2] in _UTF16_BOMS else "utf-8-sig"
     return _BOUNDARY.match(head.decode(encoding, errors="replace").strip()) is not None

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -225,7 +225,7 @@ def test_utf16_with_bom_is_accepted(tmp_path: Path) -> None:
 
 # --- dates --------------------------------------------------------------------
 
-UTC = timezone.utc
+UTC = UTC
 PLUS8 = timezone(timedelta(hours=8))
 
 
@@ -422,10 +422,11 @@ def test_a_fifo_is_not_read(tmp_path: Path) -> None:
 # --- the walk -----------------------------------------------------------------
 
 
-def walk(root: Path) -> tuple[list[str], list[str]]:
+def walk(root: Path, *, follow_outside: bool = False) -> tuple[list[str], list[str]]:
     """Posts (relative POSIX paths) and error messages (root shown as ROOT) of a walk."""
     errors: list[DocumentError] = []
-    posts = [p.relative_to(root).as_posix() for p in walk_posts(root, on_error=errors.append)]
+    found = walk_posts(root, on_error=errors.append, follow_outside=follow_outside)
+    posts = [p.relative_to(root).as_posix() for p in found]
     return posts, [str(e).replace(str(root), "ROOT") for e in errors]
 
 
@@ -447,7 +448,10 @@ def test_walk_yields_posts_in_sorted_order_and_skips_the_rest(tmp_path: Path) ->
     assert errors == []
 
 
-def test_walk_follows_symlinked_folders_and_reports_loops(tmp_path: Path) -> None:
+@pytest.mark.parametrize("follow_outside", [False, True])
+def test_walk_follows_symlinked_folders_and_reports_loops(
+    tmp_path: Path, follow_outside: bool
+) -> None:
     outside = tmp_path / "outside"
     write(outside, "o.md", post("title: o"))
     root = tmp_path / "posts"
@@ -458,15 +462,19 @@ def test_walk_follows_symlinked_folders_and_reports_loops(tmp_path: Path) -> Non
     (root / "again").symlink_to("a")
     (root / "self.md").symlink_to("self.md")
     (root / "gone.md").symlink_to("nowhere.md")
-    posts, errors = walk(root)
-    assert posts == ["a/x.md", "ext/o.md"]
-    assert errors == [
+    posts, errors = walk(root, follow_outside=follow_outside)
+    loops = [
         "ROOT/a/up: symlink loop",
         "ROOT/again: same folder as ROOT/a, already walked",
         "ROOT/gone.md: broken symlink",
         "ROOT/loop: symlink loop",
         "ROOT/self.md: symlink loop",
     ]
+    if follow_outside:
+        assert (posts, errors) == (["a/x.md", "ext/o.md"], loops)
+    else:
+        outside_error = "ROOT/ext: links outside the posts folder; set follow_outside to allow"
+        assert (posts, errors) == (["a/x.md"], loops[:2] + [outside_error] + loops[2:])
 
 
 def test_walk_without_on_error_ignores_bad_entries(tmp_path: Path) -> None:
