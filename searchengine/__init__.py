@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 from searchengine.errors import (
     DocumentError,
     IncompatibleIndexError,
+    IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
     ParameterError,
@@ -51,6 +52,7 @@ __all__ = [
     "walk_posts",
     "DocumentError",
     "IncompatibleIndexError",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexMissingError",
     "ParameterError",

@@ -30,29 +30,29 @@ does the query side.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jieba
-from whoosh.analysis import Token, Tokenizer
 
+from searchengine.cjk import WORD_SCRIPTS
 from searchengine.errors import SearchEngineError
-from searchengine.normalize import OPENCC_CONFIG, normalize
+from searchengine.normalize import OPENCC_CONFIG
 
 __all__ = [
     "ANALYZER_VERSION",
     "AnalysisSettings",
     "Analyzer",
     "analyzer_for",
-    "CharTokenizer",
-    "WordTokenizer",
     "DEFAULT_USER_DICT",
     "char_tokens",
     "char_spans",
@@ -68,13 +68,8 @@ RUN_START = "^"
 
 DEFAULT_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 
-# Han ideographs (with extensions and compatibility forms), kana and hangul:
-# scripts written without spaces, whose words jieba finds.
-CJK_RANGES = (
-    "\u3005\u3007\u3021-\u3029\u3038-\u303b"
-    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-    "\U00020000-\U0003134f"
-)
+# Scripts written without spaces, whose words jieba finds.
+CJK_RANGES = WORD_SCRIPTS
 _RUNS = re.compile(r"[^\W_]+")
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
@@ -141,7 +136,7 @@ class AnalysisSettings:
     opencc_config: str = OPENCC_CONFIG
 
     @classmethod
-    def from_dict_file(cls, path: Path | str | None = None) -> "AnalysisSettings":
+    def from_dict_file(cls, path: Path | str | None = None) -> AnalysisSettings:
         """Settings with the user dictionary read from ``path`` (default: ours)."""
         path = Path(path) if path is not None else DEFAULT_USER_DICT
         try:
@@ -149,6 +144,15 @@ class AnalysisSettings:
         except (OSError, UnicodeDecodeError) as exc:
             raise SearchEngineError(f"user dictionary {path}: cannot read: {exc}") from None
         return cls(user_dict=text.replace("\r\n", "\n"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON data (what an index's manifest records)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisSettings:
+        """Settings from :meth:`to_dict`'s data (KeyError when a field is missing)."""
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
     @property
     def dict_hash(self) -> str:
@@ -161,7 +165,7 @@ class AnalysisSettings:
             f"user dictionary {self.dict_hash}"
         )
 
-    def differences(self, other: "AnalysisSettings") -> list[str]:
+    def differences(self, other: AnalysisSettings) -> list[str]:
         """Human-readable list of what differs between two settings."""
         names = ("version", "jieba_version", "opencc_version", "opencc_config")
         found = [
@@ -242,66 +246,3 @@ def analyzer_for(settings: AnalysisSettings) -> Analyzer:
     if analyzer is None:
         analyzer = _ANALYZERS[settings] = Analyzer(settings)
     return analyzer
-
-
-class _LayerTokenizer(Tokenizer):
-    """Shared whoosh tokenizer plumbing: normalizes, then emits a layer's tokens.
-
-    Our indexer writes postings in bulk and does not call these; they keep the
-    whoosh contract (``pos`` a running token count, ``startchar``/``endchar``
-    character offsets into the normalized text) so that whoosh's own machinery
-    and ``searchengine analyze`` see exactly the tokens the index holds.
-    """
-
-    def __init__(self, settings: AnalysisSettings) -> None:
-        self.settings = settings
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.settings == other.settings  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.settings))
-
-    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
-        """Yield ``(token, position, startchar, endchar)`` over normalized text."""
-        raise NotImplementedError
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for text, pos, start, end in self.spans(normalize(value)):
-            token.text = text
-            token.boost = 1.0
-            if keeporiginal:
-                token.original = text
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
-            yield token
-
-
-class CharTokenizer(_LayerTokenizer):
-    """The character layer (bigrams of CJK runs, words of Latin and digits)."""
-
-    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
-        return iter(char_spans(text))
-
-
-class WordTokenizer(_LayerTokenizer):
-    """The word layer (jieba words plus their sub-words at the same position)."""
-
-    def spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
-        return analyzer_for(self.settings).word_spans(text)

@@ -4,15 +4,19 @@ No search logic lives here. Library errors become a one-line message and a
 non-zero exit status, never a traceback.
 
 Exit status of ``index``: 0 every post indexed, 3 some posts failed (the
-rest is committed), 1 nothing could be done.
+rest is committed), 1 nothing could be done, 130 interrupted (nothing
+committed).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -21,6 +25,7 @@ from searchengine.errors import SearchEngineError
 from searchengine.settings import SETTINGS, env_name, setting
 
 EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
 SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
 
 
@@ -37,7 +42,7 @@ def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
     )
 
 
-def _fail(error: SearchEngineError) -> "click.ClickException":
+def _fail(error: SearchEngineError) -> click.ClickException:
     return click.ClickException(str(error))
 
 
@@ -65,6 +70,7 @@ def main() -> None:
 @_option("timezone")
 @_option("max_post_bytes", type=int)
 @_option("lock_timeout", type=float)
+@_option("follow_outside", "--follow-outside/--no-follow-outside")
 def index(
     posts_dir: Path,
     index: Path,
@@ -76,6 +82,7 @@ def index(
     timezone: str,
     max_post_bytes: int,
     lock_timeout: float,
+    follow_outside: bool,
 ) -> None:
     """Build or update the index from the posts under POSTS_DIR."""
     from searchengine.indexer import BuildOptions, build_index
@@ -87,12 +94,17 @@ def index(
         max_post_bytes=max_post_bytes,
         lock_timeout=lock_timeout,
         user_dict=Path(user_dict) if user_dict else None,
+        follow_outside=follow_outside,
     )
     with _progress_bar(enabled=not quiet and not as_json and sys.stderr.isatty()) as progress:
         try:
-            report = build_index(posts_dir, index, options, progress=progress)
+            with _interrupted_once():
+                report = build_index(posts_dir, index, options, progress=progress)
         except SearchEngineError as error:
             raise _fail(error) from None
+        except KeyboardInterrupt:
+            click.echo(f"interrupted; nothing was committed, the index at {index} is as it was", err=True)
+            sys.exit(EXIT_INTERRUPTED)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     elif not quiet:
@@ -104,6 +116,27 @@ def index(
         sys.exit(1)
     if report.status == "partial":
         sys.exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _interrupted_once() -> Iterator[None]:
+    """Ctrl-C stops a build once; more Ctrl-C while it cleans up are ignored, not a traceback."""
+    seen = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal seen
+        if not seen:
+            seen = True
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        if seen:  # stopping: further Ctrl-C must not interrupt the way out
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, previous)
 
 
 class _progress_bar:
@@ -142,34 +175,32 @@ def _print_report(report: Any) -> None:
     )
 
 
+def _facet_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--category``, ``--author``, ``--tag``, ``--year``...: one option per facet."""
+    from searchengine.facets import FACETS
+
+    for facet in reversed(FACETS):
+        command = click.option(f"--{facet.name}", facet.name, help=f"Only posts with this {facet.name}.")(command)
+    return command
+
+
 @main.command()
 @click.argument("query")
 @_option("index", "--index", "-i", type=click.Path(path_type=Path))
 @click.option("--limit", "-n", default=10, show_default=True, help="Results per page.")
 @click.option("--page", "-p", default=1, show_default=True, help="Page of results.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
-@click.option("--category", help="Only posts in this category.")
-@click.option("--author", help="Only posts by this author.")
+@_facet_options
 @click.option("--json", "as_json", is_flag=True, help="Print the library's result as JSON.")
 @_option("timezone")
 def search(
-    query: str,
-    index: Path,
-    limit: int,
-    page: int,
-    sort: str,
-    category: str | None,
-    author: str | None,
-    as_json: bool,
-    timezone: str,
+    query: str, index: Path, limit: int, page: int, sort: str, as_json: bool, timezone: str, **filters: str | None
 ) -> None:
     """Search the index for QUERY (see the README for the query syntax)."""
     from searchengine.engine import SearchEngine
 
     try:
-        result = SearchEngine(index, timezone=timezone).search(
-            query, limit=limit, page=page, sort=sort, category=category, author=author
-        )
+        result = SearchEngine(index, timezone=timezone).search(query, limit=limit, page=page, sort=sort, **filters)
     except SearchEngineError as error:
         raise _fail(error) from None
     if as_json:
@@ -177,7 +208,7 @@ def search(
         return
     color = sys.stdout.isatty()
     for hint in result.hints:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {hint.text}", err=True)
     shown = f"{(page - 1) * limit + 1}-{(page - 1) * limit + len(result.hits)} of " if result.hits else ""
     click.echo(f"{shown}{result.total} results ({result.took_ms:.0f} ms)")
     for number, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
@@ -204,17 +235,18 @@ def _marked(text: str, spans: list[tuple[int, int]], color: bool, bold: bool = F
 
 @main.command()
 @click.argument("text")
-@click.option("--index", "-i", type=click.Path(path_type=Path), help="Analyse with this index's settings (its dictionary).")
+@click.option(
+    "--index", "-i", type=click.Path(path_type=Path), help="Analyse with this index's settings (its dictionary)."
+)
 @_option("user_dict", type=str)
 def analyze(text: str, index: Path | None, user_dict: Path | str) -> None:
     """Show how TEXT is normalized and tokenized in both layers."""
     from searchengine.analysis import AnalysisSettings, analyzer_for, char_tokens
-    from searchengine.indexer import check_compatible, open_index
     from searchengine.normalize import normalize
+    from searchengine.store import IndexFolder
 
     try:
-        ix = open_index(index) if index else None
-        settings = check_compatible(ix, index) if ix else AnalysisSettings.from_dict_file(user_dict or None)
+        settings = IndexFolder(index).settings() if index else AnalysisSettings.from_dict_file(user_dict or None)
     except SearchEngineError as error:
         raise _fail(error) from None
     normalized = normalize(text)
@@ -241,6 +273,27 @@ def stats(index: Path, as_json: bool) -> None:
         return
     for key, value in found.to_dict().items():
         click.echo(f"{key}: {value}")
+
+
+@main.command()
+@_option("index", "--index", "-i", type=click.Path(path_type=Path))
+def check(index: Path) -> None:
+    """Verify the whole index: every file's checksum and every stored post.
+
+    Exit status 0 when it is sound, 1 when it is damaged (each problem is
+    listed; `searchengine index POSTS_DIR --rebuild` repairs it).
+    """
+    from searchengine.store import IndexFolder
+
+    try:
+        problems = IndexFolder(index).check()
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    for problem in problems:
+        click.echo(f"damaged: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"the index at {index} is sound")
 
 
 @main.command()

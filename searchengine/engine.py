@@ -7,11 +7,15 @@ next call — a long-running server never needs a restart.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
+import weakref
 from collections import Counter
-from datetime import datetime, timezone as dt_timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,31 +23,68 @@ from searchengine import snippets
 from searchengine.analysis import Analyzer, analyzer_for
 from searchengine.dates import load_zone
 from searchengine.documents import DEFAULT_TIMEZONE
-from searchengine.errors import IndexMissingError, ParameterError
-from searchengine.indexer import check_compatible, open_index
+from searchengine.errors import ParameterError
+from searchengine.facets import FACETS, facet
 from searchengine.matching import Ranking, match_any_word
 from searchengine.normalize import normalize
-from searchengine.query import Group, ParsedQuery, make_clause, parse_query, year_span
+from searchengine.query import Group, ParsedQuery, make_clause, parse_query
 from searchengine.ranking import page_of, rank
-from searchengine.results import FacetCount, Highlighted, Hit, IndexStats, Post, PostInfo, SearchResult
-from searchengine.schema import NO_DATE, settings_of
-from searchengine.view import IndexView
+from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult
+from searchengine.store import IndexFolder, IndexView
+from searchengine.store.fields import AUTHOR, BODY, BODY_WORDS, CATEGORY, HASH, HTML, IMAGES, SOURCE, TAG, TITLE
+from searchengine.store.schema import NO_DATE, post_info
 
 __all__ = ["SearchEngine", "MAX_LIMIT", "SORTS"]
 
 MAX_LIMIT = 100
 SORTS = ("relevance", "date")
-_FACET_SIZE = 30
 _MLT_TERMS = 12
 _OPEN_ATTEMPTS = 5
 
 
 class _Snapshot:
-    """A view of one generation plus the analyzer its settings call for."""
+    """A view of one generation plus the analyzer its settings call for.
+
+    When a build commits, the engine switches to a new snapshot, but searches
+    in other threads may still be using the old one, or only its view
+    (``get`` keeps just the view). So a replaced view is not closed at the
+    switch but when the last of them lets go of it: the view's finalizer
+    closes its files and hands the freed memory back to the system. A view
+    holds no reference cycle, so that happens as soon as its last search ends,
+    not at some later garbage collection.
+    """
 
     def __init__(self, view: IndexView, analyzer: Analyzer) -> None:
         self.view = view
         self.analyzer = analyzer
+        # What IndexView.close() does, without holding the view (which would keep it alive).
+        weakref.finalize(view, _release, view.reader)
+
+
+def _release(reader: Any) -> None:
+    """Close a view's files and return its memory, once nothing uses the view any more.
+
+    A view is tens of megabytes (whoosh copies segment files into memory) and
+    each is made by whichever server thread first notices a new generation;
+    without trimming, the C allocator keeps the freed memory in that thread's
+    arena, and a server grows by a view per arena with each index update.
+    """
+    if not getattr(reader, "is_closed", False):  # (unless someone closed the view already)
+        reader.close()
+    if _TRIM_HEAP is not None:
+        _TRIM_HEAP(0)
+
+
+def _heap_trimmer() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (returns the free memory of every arena to the system); None elsewhere."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_TRIM_HEAP = _heap_trimmer()
 
 
 class SearchEngine:
@@ -57,8 +98,11 @@ class SearchEngine:
         Zone for ``date:``/``after:``/``before:`` and the year facet.
     """
 
-    def __init__(self, index_dir: Path | str, *, timezone: str = DEFAULT_TIMEZONE, ranking: Ranking = Ranking()) -> None:
+    def __init__(
+        self, index_dir: Path | str, *, timezone: str = DEFAULT_TIMEZONE, ranking: Ranking = Ranking()
+    ) -> None:
         self.index_dir = Path(index_dir)
+        self._folder = IndexFolder(self.index_dir)
         load_zone(timezone)  # an unknown zone is a ParameterError now, not at the first query
         self.timezone = timezone
         self.ranking = ranking
@@ -82,24 +126,16 @@ class SearchEngine:
 
     def _open_current(self) -> _Snapshot:
         snapshot = self._snapshot
-        # Listing the folder tells whether a build committed; reading the
-        # table of contents (which unpickles the schema) is only needed then.
-        if snapshot is not None and snapshot.view.ix.latest_generation() == snapshot.view.generation:
+        if snapshot is not None and snapshot.view.is_current():
             return snapshot
-        ix = open_index(self.index_dir)
-        if ix is None:
-            raise IndexMissingError(
-                f"no index at {self.index_dir}: build one with "
-                f"`searchengine index POSTS_DIR --index {self.index_dir}`"
-            )
-        generation = ix.latest_generation()
         with self._lock:
-            if self._snapshot is None or self._snapshot.view.generation != generation:
-                settings = check_compatible(ix, self.index_dir)
-                analyzer = analyzer_for(settings)
+            snapshot = self._snapshot
+            if snapshot is None or not snapshot.view.is_current():
+                view = self._folder.open_view(self.timezone)
+                analyzer = analyzer_for(view.settings)
                 analyzer.warm_up()
-                self._snapshot = _Snapshot(IndexView(ix, self.timezone), analyzer)
-            return self._snapshot
+                snapshot = self._snapshot = _Snapshot(view, analyzer)
+            return snapshot
 
     # --- searching ------------------------------------------------------------
 
@@ -110,12 +146,11 @@ class SearchEngine:
         limit: int = 10,
         page: int = 1,
         sort: str = "relevance",
-        category: str | None = None,
-        author: str | None = None,
-        tag: str | None = None,
-        year: int | None = None,
+        **filters: str | int | None,
     ) -> SearchResult:
-        """Search; the filters add to any written in the query itself.
+        """Search; ``filters`` (one value per facet, such as ``category="国际"``,
+        ``tag="一带一路"`` or ``year=2021``; see :data:`searchengine.facets.FACETS`)
+        add to any written in the query itself.
 
         Never raises for the query text (bad syntax becomes plain text or a
         hint); raises :class:`ParameterError` for an invalid parameter.
@@ -124,10 +159,12 @@ class SearchEngine:
         _check_page(limit, page, sort)
         snapshot = self._current()
         parsed = parse_query(query if isinstance(query, str) else "", snapshot.analyzer, self.timezone)
-        _add_filters(parsed, category, author, tag, year, self.timezone)
+        _add_filters(parsed, filters)
         ranked = rank(snapshot.view, parsed, sort, (page - 1) * limit, limit, self.ranking)
         needles = parsed.needles()
-        hits = [self._hit(snapshot.view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores)]
+        hits = [
+            self._hit(snapshot.view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)
+        ]
         result = SearchResult(
             query=query,
             total=ranked.total,
@@ -136,11 +173,11 @@ class SearchEngine:
             sort=sort,
             took_ms=0.0,
             hits=hits,
-            facets=_facets(snapshot.view, ranked.matched),
+            facets={f.name: f.counts(snapshot.view, ranked.matched) for f in FACETS},
             hints=parsed.hints,
         )
         if not result.total and not result.hints and query.strip():
-            result.hints.append("no post matches; try fewer words, other spellings, or no quotes or filters")
+            result.hints.append(Hint("no_match"))
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -169,10 +206,10 @@ class SearchEngine:
     def _hit(self, view: IndexView, docnum: int, score: float, needles: list[snippets.Needle]) -> Hit:
         stored = view.stored(docnum)
         return Hit(
-            **PostInfo.fields_of(stored),
+            **post_info(stored),
             score=round(score, 4),
-            title_highlight=_highlighted(snippets.highlight(stored["title"], needles)),
-            snippet=_highlighted(snippets.make_snippet(stored.get("body") or "", needles)),
+            title_highlight=_highlighted(snippets.highlight(stored[TITLE], needles)),
+            snippet=_highlighted(snippets.make_snippet(stored.get(BODY) or "", needles)),
         )
 
     # --- single posts -------------------------------------------------------
@@ -185,12 +222,12 @@ class SearchEngine:
             return None
         stored = view.stored(docnum)
         return Post(
-            **PostInfo.fields_of(stored),
-            images=list(stored.get("images") or []),
-            body=stored.get("body") or "",
-            html=stored.get("html") or "",
-            source=stored.get("source") or "",
-            content_hash=stored.get("hash") or "",
+            **post_info(stored),
+            images=list(stored.get(IMAGES) or []),
+            body=stored.get(BODY) or "",
+            html=stored.get(HTML) or "",
+            source=stored.get(SOURCE) or "",
+            content_hash=stored.get(HASH) or "",
         )
 
     def more_like_this(self, path: str, limit: int = 5) -> list[Hit]:
@@ -202,12 +239,12 @@ class SearchEngine:
         if docnum is None:
             return []
         stored = view.stored(docnum)
-        words = _key_words(view, snapshot.analyzer, f"{stored['title']}\n{stored.get('body') or ''}")
+        words = _key_words(view, snapshot.analyzer, f"{stored[TITLE]}\n{stored.get(BODY) or ''}")
         match = match_any_word(view, words, self.ranking)
         match.which[docnum] = False
         ranked = page_of(view, match.which, match.scores, match.exact.astype(np.int32), "relevance", 0, limit)
         needles = parse_query(" ".join(words), snapshot.analyzer, self.timezone).needles()
-        return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores)]
+        return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)]
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Titles containing ``prefix``, for completion as the user types."""
@@ -218,26 +255,25 @@ class SearchEngine:
             return []
         parsed = ParsedQuery(text=prefix, groups=[Group((clause,))])
         ranked = rank(snapshot.view, parsed, "relevance", 0, limit * 3, self.ranking)
-        titles = [snapshot.view.stored(int(d))["title"] for d in ranked.docs]
+        titles = [snapshot.view.stored(int(d))[TITLE] for d in ranked.docs]
         return list(dict.fromkeys(titles))[:limit]
 
     def stats(self) -> IndexStats:
         snapshot = self._current()
         view = snapshot.view
         dated = view.date[view.live & (view.date != NO_DATE)]
-        size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
         return IndexStats(
             index_dir=str(self.index_dir),
             documents=view.doc_count,
             segments=len(view.leaves),
             generation=view.generation,
-            size_bytes=size,
-            categories=len(view.categories.names),
-            authors=len(view.authors.names),
-            tags=len(view.tags.names),
+            size_bytes=self._folder.size_bytes(),
+            categories=len(view.keywords[CATEGORY].names),
+            authors=len(view.keywords[AUTHOR].names),
+            tags=len(view.keywords[TAG].names),
             first_date=_iso(int(dated.min())) if len(dated) else None,
             last_date=_iso(int(dated.max())) if len(dated) else None,
-            analysis=settings_of(view.ix.schema).describe(),
+            analysis=view.settings.describe(),
         )
 
 
@@ -250,49 +286,31 @@ def _check_page(limit: int, page: int, sort: str) -> None:
         raise ParameterError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
 
 
-def _add_filters(
-    parsed: ParsedQuery, category: str | None, author: str | None, tag: str | None, year: int | None, timezone: str
-) -> None:
-    for values, value in ((parsed.filters.categories, category), (parsed.filters.authors, author), (parsed.filters.tags, tag)):
-        if value:
-            values.append(normalize(str(value)).strip())
-    if year is not None:
-        span = year_span(year, timezone)
-        if span is None:
-            raise ParameterError(f"year must be a year such as 2021, not {year!r}")
-        parsed.filters.narrow_dates(*span)
+def _add_filters(parsed: ParsedQuery, filters: dict[str, str | int | None]) -> None:
+    for name, raw in filters.items():
+        found = facet(name)
+        if found is None:
+            known = ", ".join(f.name for f in FACETS)
+            raise ParameterError(f"{name} is not a filter; the filters are {known}")
+        if raw is None or raw == "":
+            continue
+        value = found.value_of(raw)
+        if value is None:
+            raise ParameterError(f"{name}: {raw!r} is not a valid value")
+        parsed.filters.add(name, value)
 
 
 def _highlighted(found: snippets.Snippet) -> Highlighted:
-    return Highlighted(text=found.text, html=found.html, spans=[tuple(span) for span in found.spans])
-
-
-def _facets(view: IndexView, matched: np.ndarray) -> dict[str, list[FacetCount]]:
-    """Counts by category, author and year over every matching post."""
-    selected = np.zeros(view.size, dtype=bool)
-    selected[matched] = True
-    facets = {}
-    for name, vocabulary in (("category", view.categories), ("author", view.authors)):
-        counts = vocabulary.counts(selected)
-        top = np.argsort(-counts, kind="stable")[:_FACET_SIZE]
-        facets[name] = [FacetCount(vocabulary.names[i], int(counts[i])) for i in top if counts[i]]
-    year_values, year_counts = np.unique(view.year[matched], return_counts=True)
-    facets["year"] = sorted(
-        (FacetCount(str(int(y)), int(c)) for y, c in zip(year_values, year_counts) if y),
-        key=lambda f: f.value,
-        reverse=True,
-    )
-    return facets
+    return Highlighted(text=found.text, html=found.html, spans=[(start, end) for start, end in found.spans])
 
 
 def _key_words(view: IndexView, analyzer: Analyzer, text: str) -> list[str]:
     """The post's most distinctive words (tf × idf over bodies)."""
     counts = Counter(w for w in analyzer.segment(normalize(text)) if len(w) > 1 and not w.isdigit())
-    reader = view.reader
     total = max(view.doc_count, 1)
     scored = []
     for word, tf in counts.items():
-        df = reader.doc_frequency("body_w", word)
+        df = view.doc_frequency(BODY_WORDS, word)
         if df <= 1:
             continue
         scored.append((tf * np.log(total / df), word))
@@ -301,4 +319,4 @@ def _key_words(view: IndexView, analyzer: Analyzer, text: str) -> list[str]:
 
 
 def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc).isoformat()
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()

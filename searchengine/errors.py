@@ -30,6 +30,10 @@ class IncompatibleIndexError(SearchEngineError):
     """The index was built with other analysis settings and must be rebuilt."""
 
 
+class IndexDamagedError(SearchEngineError):
+    """The index's files are damaged (truncated, garbled, missing): it must be rebuilt."""
+
+
 class IndexLockedError(SearchEngineError):
     """Another build holds the index's write lock."""
 

@@ -9,8 +9,9 @@ documented in the README.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from searchengine.documents import DEFAULT_TIMEZONE, MAX_POST_BYTES
 from searchengine.errors import ParameterError
@@ -26,6 +27,16 @@ class Setting:
     kind: Callable[[str], Any] = str
 
 
+def boolean(raw: str) -> bool:
+    """A yes/no setting: 1, true, yes, on or 0, false, no, off."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
@@ -35,10 +46,30 @@ SETTINGS: dict[str, Setting] = {
         Setting("workers", 0, "Processes analysing posts during a build; 0: one per core.", int),
         Setting("max_post_bytes", MAX_POST_BYTES, "Posts larger than this many bytes are refused.", int),
         Setting("lock_timeout", 5.0, "Seconds a build waits for another build's lock.", float),
+        Setting(
+            "follow_outside",
+            False,
+            "Index posts that symbolic links lead to outside the posts folder (off: they are reported and skipped).",
+            boolean,
+        ),
         Setting("host", "127.0.0.1", "Address the web server listens on."),
         Setting("port", 5000, "Port the web server listens on.", int),
         Setting("threads", 8, "Threads of each web server process.", int),
         Setting("web_workers", 0, "Processes of the web server, sharing its port; 0: one per core.", int),
+        Setting(
+            "connection_limit",
+            1000,
+            "Open connections each web server process holds; at the limit it stops accepting and new "
+            "connections wait in the port's queue.",
+            int,
+        ),
+        Setting(
+            "header_timeout",
+            10.0,
+            "Seconds a client has to send a request's headers (from its first byte; for a new connection, "
+            "from its opening) before the web server closes the connection.",
+            float,
+        ),
         Setting("page_size", 10, "Results per page on the search page.", int),
     )
 }

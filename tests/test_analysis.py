@@ -8,9 +8,8 @@ import pytest
 
 from searchengine.analysis import (
     AnalysisSettings,
-    CharTokenizer,
-    WordTokenizer,
     analyzer_for,
+    char_spans,
     char_tokens,
 )
 from searchengine.documents import load_post, walk_posts
@@ -74,10 +73,9 @@ def test_character_layer_gives_each_character_one_token() -> None:
     assert char_tokens("，。！") == []
 
 
-def test_character_tokenizer_keeps_the_whoosh_contract(settings: AnalysisSettings) -> None:
-    text = "俄外长拉夫罗夫表示，ＡＰＥＣ会议"
-    normalized = normalize(text)
-    tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in CharTokenizer(settings)(text, positions=True, chars=True)]
+def test_character_spans_point_at_their_characters() -> None:
+    normalized = normalize("俄外长拉夫罗夫表示，ＡＰＥＣ会议")
+    tokens = char_spans(normalized)
     assert [(token, pos) for token, pos, _, _ in tokens] == char_tokens(normalized)
     for token, _, start, end in tokens:
         assert normalized[start:end] == token.lstrip("^")
@@ -99,11 +97,12 @@ def test_word_layer_drops_punctuation_and_counts_positions(settings: AnalysisSet
     assert main == [("阿富汗", 0), ("问题", 1), ("莫斯科模式", 2)]
 
 
-def test_word_tokenizer_offsets_point_at_the_words(settings: AnalysisSettings) -> None:
-    text = "中国农业发展银行和卡布洛夫"
-    normalized = normalize(text)
-    for token in WordTokenizer(settings)(text, positions=True, chars=True):
-        assert normalized[token.startchar : token.endchar] == token.text
+def test_word_spans_point_at_the_words(settings: AnalysisSettings) -> None:
+    normalized = normalize("中国农业发展银行和卡布洛夫")
+    spans = list(analyzer_for(settings).word_spans(normalized))
+    assert [(word, pos) for word, pos, _, _ in spans] == analyzer_for(settings).word_tokens(normalized)
+    for word, _, start, end in spans:
+        assert normalized[start:end] == word
 
 
 def test_user_dictionary_changes_segmentation(tmp_path: Path) -> None:

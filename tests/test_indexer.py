@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from whoosh.filedb.filestore import FileStorage
 
 from searchengine import IncompatibleIndexError, IndexLockedError, SearchEngine, SearchEngineError
-from searchengine.analysis import AnalysisSettings
 from searchengine.indexer import BuildOptions, build_index
-from searchengine.schema import build_schema
+from tooling import SEARCHENGINE, Hammer, children, wait_until
 
 SEED = "guancha/2021/000_30739a5f1b776113.txt"
 
@@ -99,16 +97,13 @@ def test_a_post_that_breaks_keeps_its_last_good_version(posts: Path, tmp_path: P
 def test_a_second_build_waits_then_names_the_lock(posts: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     build_index(posts, index)
-    lock = FileStorage(str(index)).lock("MAIN_WRITELOCK")
-    assert lock.acquire()
-    try:
+    with open(index / "MAIN_WRITELOCK", "a") as lock:  # what another build holds: an flock
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         started = time.monotonic()
         with pytest.raises(IndexLockedError, match=r"being written by another build \(lock .*MAIN_WRITELOCK\)"):
             build_index(posts, index, BuildOptions(lock_timeout=0.5))
         assert 0.5 <= time.monotonic() - started < 5
         assert _paths(index, "莫斯科模式") == {SEED}  # searching is never blocked
-    finally:
-        lock.release()
 
 
 def test_other_analysis_settings_require_a_rebuild(posts: Path, tmp_path: Path) -> None:
@@ -123,11 +118,19 @@ def test_other_analysis_settings_require_a_rebuild(posts: Path, tmp_path: Path) 
     assert SearchEngine(index).get(SEED) is not None
 
 
-def test_an_index_from_another_analyzer_version_is_refused(tmp_path: Path) -> None:
-    old = AnalysisSettings(user_dict="", version=0)
-    FileStorage(str(tmp_path)).create_index(build_schema(old))
+def test_an_index_from_another_analyzer_version_is_refused(posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(posts, index)
+    [manifest] = index.glob("_MAIN_*.json")
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["analysis"]["version"] = 0
+    manifest.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(IncompatibleIndexError, match="version 0 vs .*--rebuild"):
-        SearchEngine(tmp_path)
+        SearchEngine(index)
+    with pytest.raises(IncompatibleIndexError, match="version 0 vs .*--rebuild"):
+        build_index(posts, index)
+    assert build_index(posts, index, BuildOptions(rebuild=True)).added == 35
+    assert SearchEngine(index).get(SEED) is not None
 
 
 def test_a_missing_posts_folder_is_an_error(tmp_path: Path) -> None:
@@ -150,25 +153,13 @@ def test_searches_keep_working_during_a_build(sample_posts: Path, tmp_path: Path
     build_index(tree, index)
     engine = SearchEngine(index)
     _many_posts(sample_posts, tmp_path / "posts" / "more", 6)
-    failures: list[BaseException] = []
-    done = threading.Event()
 
-    def search_until_done() -> None:
-        while not done.is_set():
-            try:
-                assert engine.search("莫斯科模式").total >= 1
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
-                failures.append(exc)
-                return
+    def search() -> None:
+        assert engine.search("莫斯科模式").total >= 1
 
-    searcher = threading.Thread(target=search_until_done)
-    searcher.start()
-    try:
+    with Hammer(search) as hammer:
         build_index(tree, index)
-    finally:
-        done.set()
-        searcher.join()
-    assert failures == []
+    assert hammer.failures == [] and hammer.calls > 0
     assert engine.search("莫斯科模式").total == 7  # the engine moved to the new generation
 
 
@@ -190,25 +181,30 @@ def _wait_for_orphans_to_exit(marker: str, timeout: float = 10.0) -> None:
 
 
 @pytest.mark.parametrize("copies", [40])
-def test_kill_9_during_a_build_leaves_the_last_index_searchable(sample_posts: Path, tmp_path: Path, copies: int) -> None:
+def test_kill_9_during_a_build_leaves_the_last_index_searchable(
+    sample_posts: Path, tmp_path: Path, copies: int
+) -> None:
     index = tmp_path / "index"
     tree = _many_posts(sample_posts, tmp_path / "posts", 1)
     build_index(tree, index)
     _many_posts(sample_posts, tmp_path / "posts" / "more", copies)  # 1,400 more posts
     build = subprocess.Popen(
-        [sys.executable, "-m", "searchengine", "index", str(tree), "--index", str(index), "--quiet"],
+        [*SEARCHENGINE, "index", str(tree), "--index", str(index), "--quiet", "--workers", "2"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=tmp_path,  # the installed package, not a checkout's source tree
     )
-    time.sleep(2.5)
-    assert build.poll() is None, "the build finished before it could be killed; give it more posts"
-    build.send_signal(signal.SIGKILL)
-    build.wait()
+    try:  # once its workers run, the build is analysing and cannot have committed
+        wait_until(lambda: len(children(build.pid)) >= 2 or build.poll() is not None)
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+    assert build.returncode == -signal.SIGKILL, "the build finished before it could be killed; give it more posts"
     assert _paths(index, "莫斯科模式") == {"copy000/" + SEED}
     _wait_for_orphans_to_exit(str(index))
     report = build_index(tree, index)  # the next run completes
     assert report.added == 35 * copies and report.status == "ok"
     assert len(_paths(index, "莫斯科模式")) == copies + 1
-    leftovers = [p for p in index.iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == []
+    # The killed build's files are gone: only the committed generation's remain.
+    segments = {name.split(".")[0] for name in os.listdir(index) if name.startswith("MAIN_") and "." in name}
+    assert len(segments) == SearchEngine(index).stats().segments
+    assert sorted(name for name in os.listdir(index) if name.startswith("_MAIN_")) == ["_MAIN_2.json", "_MAIN_2.toc"]

@@ -15,8 +15,11 @@ Per post the index keeps:
   and ``state`` (path, content hash, mtime and size, so that an update can
   tell unchanged posts without reading them).
 
-The analysis settings live inside the schema (on the layer analyzers), so an
-index always carries the settings its queries must use.
+The schema holds whoosh classes only: the table of contents pickles it, and
+a class of ours in it would tie every index on disk to that class's name.
+The analysis settings travel beside it as JSON (see
+:mod:`searchengine.store.index`). Every field's name is defined once, in
+:mod:`searchengine.store.fields`.
 """
 
 from __future__ import annotations
@@ -25,31 +28,47 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from whoosh import columns, fields
+from whoosh import analysis, columns, fields
 
-from searchengine.analysis import AnalysisSettings, Analyzer, CharTokenizer, WordTokenizer, char_tokens
+from searchengine.analysis import Analyzer, char_tokens
 from searchengine.normalize import normalize
-from searchengine.segments import PackedPositions
+from searchengine.store.fields import (
+    AUTHOR,
+    BODY,
+    BODY_CHARS,
+    BODY_WORDS,
+    CATEGORY,
+    DOCINFO,
+    HASH,
+    HTML,
+    IMAGES,
+    KEYWORD_FIELDS,
+    LAYERS,
+    PATH,
+    PUBLISHED,
+    SOURCE,
+    STATE,
+    TAG,
+    TITLE,
+    TITLE_CHARS,
+    TITLE_WORDS,
+)
 
 if TYPE_CHECKING:
     from searchengine.documents import Document
 
 __all__ = [
-    "TITLE_WORDS",
-    "TITLE_CHARS",
-    "BODY_WORDS",
-    "BODY_CHARS",
     "NO_DATE",
     "DOCINFO_FIELDS",
+    "DOCINFO_STRUCT",
+    "DOCINFO_DEFAULT",
     "build_schema",
-    "settings_of",
     "schema_signature",
     "DocumentFields",
     "document_fields",
     "PostState",
+    "post_info",
 ]
-
-TITLE_WORDS, TITLE_CHARS, BODY_WORDS, BODY_CHARS = "title_w", "title_c", "body_w", "body_c"
 
 #: The date of a post without a date.
 NO_DATE = -(2**63)
@@ -60,37 +79,33 @@ DOCINFO_STRUCT = "!qIIII"
 DOCINFO_DEFAULT = (NO_DATE, 0, 0, 0, 0)
 
 
-class LayerField(fields.TEXT):
-    """A token layer: positions in our packed format, never stored."""
+def _layer() -> fields.TEXT:
+    """A token layer: positions, never stored.
 
-    def __init__(self, tokenizer: CharTokenizer | WordTokenizer) -> None:
-        super().__init__(analyzer=tokenizer, phrase=True, stored=False)
-        self.format = PackedPositions(field_boost=1.0)
+    Our tokens are written by :class:`~searchengine.store.segments.SegmentBuilder`,
+    so the analyzer here is never run; it is whoosh's own, so that the pickled
+    schema names no class of ours.
+    """
+    return fields.TEXT(analyzer=analysis.SpaceSeparatedTokenizer(), phrase=True, stored=False)
 
 
-def build_schema(settings: AnalysisSettings) -> fields.Schema:
-    """The whoosh schema of an index analysed with ``settings``."""
-    words, chars = WordTokenizer(settings), CharTokenizer(settings)
+def build_schema() -> fields.Schema:
+    """The whoosh schema of every index this version writes."""
     return fields.Schema(
-        path=fields.ID(stored=True, unique=True),
-        title=fields.STORED(),
-        body=fields.STORED(),
-        html=fields.STORED(),
-        category=fields.ID(stored=True),
-        tag=fields.ID(stored=True),
-        author=fields.ID(stored=True),
-        published=fields.STORED(),
-        images=fields.STORED(),
-        source=fields.STORED(),
-        hash=fields.STORED(),
-        docinfo=fields.COLUMN(columns.StructColumn(DOCINFO_STRUCT, DOCINFO_DEFAULT)),
-        state=fields.COLUMN(columns.VarBytesColumn()),
         **{
-            TITLE_WORDS: LayerField(words),
-            TITLE_CHARS: LayerField(chars),
-            BODY_WORDS: LayerField(words),
-            BODY_CHARS: LayerField(chars),
-        },
+            PATH: fields.ID(stored=True, unique=True),
+            TITLE: fields.STORED(),
+            BODY: fields.STORED(),
+            HTML: fields.STORED(),
+            **{name: fields.ID(stored=True) for name in KEYWORD_FIELDS},
+            PUBLISHED: fields.STORED(),
+            IMAGES: fields.STORED(),
+            SOURCE: fields.STORED(),
+            HASH: fields.STORED(),
+            DOCINFO: fields.COLUMN(columns.StructColumn(DOCINFO_STRUCT, DOCINFO_DEFAULT)),
+            STATE: fields.COLUMN(columns.VarBytesColumn()),
+            **{name: _layer() for name in LAYERS},
+        }
     )
 
 
@@ -100,6 +115,7 @@ def schema_signature(schema: fields.Schema) -> list[tuple[str, ...]]:
     (whoosh compares columns by identity, so schemas cannot be compared
     with ``==``.)
     """
+
     def kind(obj: object) -> str:
         return type(obj).__qualname__ if obj is not None else "-"
 
@@ -107,11 +123,6 @@ def schema_signature(schema: fields.Schema) -> list[tuple[str, ...]]:
         (name, kind(field), kind(field.format), kind(field.column_type), str(getattr(field.column_type, "_spec", "")))
         for name, field in schema.items()
     ]
-
-
-def settings_of(schema: fields.Schema) -> AnalysisSettings:
-    """The analysis settings recorded in an index's schema."""
-    return schema[BODY_WORDS].analyzer.settings
 
 
 @dataclass(frozen=True)
@@ -124,15 +135,15 @@ class PostState:
     size: int
 
     def encode(self) -> bytes:
-        return f"{self.path}\t{self.content_hash}\t{self.mtime_ns}\t{self.size}".encode("utf-8")
+        return f"{self.path}\t{self.content_hash}\t{self.mtime_ns}\t{self.size}".encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> "PostState":
+    def decode(cls, raw: bytes) -> PostState:
         path, content_hash, mtime_ns, size = raw.decode("utf-8").rsplit("\t", 3)
         return cls(path, content_hash, int(mtime_ns), int(size))
 
     @classmethod
-    def of_file(cls, path: str, stat: os.stat_result, content_hash: str = "") -> "PostState":
+    def of_file(cls, path: str, stat: os.stat_result, content_hash: str = "") -> PostState:
         return cls(path, content_hash, stat.st_mtime_ns, stat.st_size)
 
 
@@ -158,27 +169,40 @@ def document_fields(doc: Document, analyzer: Analyzer, state: PostState) -> Docu
     date = int(doc.date.timestamp()) if doc.date else NO_DATE
     return DocumentFields(
         stored={
-            "path": doc.id,
-            "title": doc.title,
-            "body": doc.body,
-            "html": doc.html,
-            "category": list(doc.categories),
-            "tag": list(doc.tags),
-            "author": doc.author,
-            "published": doc.date.isoformat() if doc.date else None,
-            "images": list(doc.images),
-            "source": doc.source,
-            "hash": doc.content_hash,
+            PATH: doc.id,
+            TITLE: doc.title,
+            BODY: doc.body,
+            HTML: doc.html,
+            CATEGORY: list(doc.categories),
+            TAG: list(doc.tags),
+            AUTHOR: doc.author,
+            PUBLISHED: doc.date.isoformat() if doc.date else None,
+            IMAGES: list(doc.images),
+            SOURCE: doc.source,
+            HASH: doc.content_hash,
         },
         positional=layers,
         keywords={
-            "path": [doc.id],
-            "category": doc.categories,
-            "tag": doc.tags,
-            "author": [doc.author] if doc.author else [],
+            PATH: [doc.id],
+            CATEGORY: doc.categories,
+            TAG: doc.tags,
+            AUTHOR: [doc.author] if doc.author else [],
         },
         columns={
-            "docinfo": (date, *(len(layers[name]) for name in DOCINFO_FIELDS[1:])),
-            "state": state.encode(),
+            DOCINFO: (date, *(len(layers[name]) for name in DOCINFO_FIELDS[1:])),
+            STATE: state.encode(),
         },
     )
+
+
+def post_info(stored: dict[str, Any]) -> dict[str, Any]:
+    """What every view of a post shows (:class:`~searchengine.results.PostInfo`'s
+    fields) from a document's stored values."""
+    return {
+        "path": stored[PATH],
+        "title": stored[TITLE],
+        "date": stored.get(PUBLISHED),
+        "categories": list(stored.get(CATEGORY) or []),
+        "tags": list(stored.get(TAG) or []),
+        "author": stored.get(AUTHOR) or "",
+    }

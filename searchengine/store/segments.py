@@ -13,10 +13,15 @@ columns, block layout — and changes only how postings move in and out:
   instead of a pickled list per posting;
 * :func:`read_postings` returns a term's whole posting list as numpy arrays.
 
-Everything whoosh itself does with these segments (open them, merge them,
-run its own queries, read stored fields) keeps working: the codec is a
+What whoosh itself does with these segments (open them, merge them, read
+term tables, stored fields and columns) keeps working: the codec is a
 subclass of whoosh's W3 codec and the blocks are what its matcher expects.
-This module is the only one that touches whoosh internals; whoosh is pinned.
+Whoosh's own queries are not used: its Positions format cannot decode our
+packed positions.
+Part of the storage boundary (:mod:`searchengine.store`), the only code that
+touches whoosh; whoosh is pinned. :class:`PackedValues` is pickled into every
+postings block under its module path, which makes that path part of the
+on-disk format: ``tests/test_store.py`` pins it.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import io
 import pickle
 import zlib
 from array import array
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from whoosh import formats
 from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
@@ -46,7 +51,6 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_encode
 
 __all__ = [
-    "PackedPositions",
     "PackedValues",
     "SearchCodec",
     "SegmentBuilder",
@@ -59,29 +63,6 @@ _PICKLE = pickle.HIGHEST_PROTOCOL
 _MIN_COMPRESS = 96
 _UINT = "I"
 assert array(_UINT).itemsize == 4
-
-
-class PackedPositions(formats.Positions):
-    """Positions format whose value is the raw ``uint32`` array of positions.
-
-    Whoosh's Positions pickles a delta list per posting; a plain array costs
-    nothing to encode and can be decoded for a whole block at once.
-    """
-
-    def encode(self, poslist: Iterable[int]) -> bytes:
-        return array(_UINT, poslist).tobytes()
-
-    def decode_positions(self, valuestring: bytes) -> list[int]:
-        return array(_UINT, valuestring).tolist()
-
-    def decode_frequency(self, valuestring: bytes) -> int:
-        return len(valuestring) // 4
-
-    def decode_weight(self, valuestring: bytes) -> float:
-        return self.decode_frequency(valuestring) * self.field_boost
-
-    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
-        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
 
 
 class PackedValues:
@@ -116,7 +97,7 @@ class PackedValues:
         return self.positions[start : start + self.counts[i]].tobytes()
 
     @classmethod
-    def from_values(cls, values: Sequence[bytes]) -> "PackedValues":
+    def from_values(cls, values: Sequence[bytes]) -> PackedValues:
         positions = array(_UINT)
         positions.frombytes(b"".join(values))
         return cls(positions, array(_UINT, [len(v) // 4 for v in values]))
@@ -147,6 +128,8 @@ class CompactTermInfo(W3TermInfo):
     reader (``W3TermInfo.from_bytes``) unpickles any protocol.
     """
 
+    _inlined: Any  # whoosh's own attribute
+
     def to_bytes(self) -> bytes:
         if not self.is_inlined():
             return super().to_bytes()
@@ -156,7 +139,9 @@ class CompactTermInfo(W3TermInfo):
         return head + pickle.dumps(inlined, _PICKLE)
 
 
-def _encode_block(ids: array, weights: array, values: PackedValues | None, level: int, lengths: tuple[int, int] | None, last: bool) -> bytes:
+def _encode_block(
+    ids: array, weights: array, values: PackedValues | None, level: int, lengths: tuple[int, int] | None, last: bool
+) -> bytes:
     """One W3 postings block: signed length, info pickle, data pickle.
 
     What whoosh's reader expects, with smaller parts: ids as a delta
@@ -182,6 +167,8 @@ class BulkPostingsWriter(W3PostingsWriter):
     Blocks are encoded like the bulk writer's (:func:`_encode_block`), and
     whoosh's broken inlining of short posting lists is fixed.
     """
+
+    _terminfo: Any  # whoosh's own attribute
 
     def _pack_values(self) -> PackedValues | None:
         values = self._values
@@ -287,15 +274,22 @@ class SearchFieldWriter(W3FieldWriter):
             tail = pack_long(start) + pack_int(len(raw))
             inlined = 0
         head = W3TermInfo._struct.pack(
-            inlined, float(sum(counts)), total, _length_byte(low), _length_byte(high), float(max(counts)), ids[0], ids[-1]
+            inlined,
+            float(sum(counts)),
+            total,
+            _length_byte(low),
+            _length_byte(high),
+            float(max(counts)),
+            ids[0],
+            ids[-1],
         )
         self._tindex.add(pack_ushort(self._fieldid) + text.encode("utf-8"), head + tail)
 
 
-def _decode_blocks(raw: bytes, with_positions: bool) -> "Postings":
+def _decode_blocks(raw: bytes, with_positions: bool) -> Postings:
     """A term's whole posting list from the raw bytes of its W3 blocks."""
     assert raw[:4] == WHOOSH3_HEADER_MAGIC
-    id_parts, weight_parts, count_parts, position_parts = [], [], [], []
+    parts = []
     pos, end = 4, len(raw)
     view = memoryview(raw)
     while pos < end:
@@ -308,15 +302,18 @@ def _decode_blocks(raw: bytes, with_positions: bool) -> "Postings":
         if compression:
             payload = zlib.decompress(payload)
         ids, weights, values = pickle.loads(payload)
-        id_parts.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
-        weight_parts.append(_weights_array(weights, count))
-        if with_positions and values is not None:
-            if not isinstance(values, PackedValues):
-                values = PackedValues.from_values(values)
-            count_parts.append(np.frombuffer(values.counts, dtype=np.uint32))
-            position_parts.append(np.frombuffer(values.positions, dtype=np.uint32))
+        part = Postings(np.cumsum(np.asarray(ids, dtype=np.int64)), _weights_array(weights, count))
+        if with_positions:
+            if values is None:
+                part.counts = np.zeros(count, np.uint32)
+            else:
+                if not isinstance(values, PackedValues):
+                    values = PackedValues.from_values(values)
+                part.counts = np.frombuffer(values.counts, dtype=np.uint32)
+                part.positions = np.frombuffer(values.positions, dtype=np.uint32)
+        parts.append(part)
         pos += blocklength
-    return Postings.concat(id_parts, weight_parts, count_parts, position_parts, with_positions)
+    return Postings.concat(parts)
 
 
 def _load_with_size(buffer: memoryview) -> tuple[Any, int]:
@@ -339,7 +336,7 @@ class SearchCodec(W3Codec):
     def __init__(self, blocklimit: int = 256, compression: int = 3, inlinelimit: int = 4) -> None:
         super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
 
-    def postings_writer(self, dbfile, byteids=False):  # type: ignore[no-untyped-def]
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> BulkPostingsWriter:
         return BulkPostingsWriter(
             dbfile,
             blocklimit=self._blocklimit,
@@ -348,7 +345,7 @@ class SearchCodec(W3Codec):
             inlinelimit=self._inlinelimit,
         )
 
-    def field_writer(self, storage, segment):  # type: ignore[no-untyped-def]
+    def field_writer(self, storage: Any, segment: Any) -> SearchFieldWriter:
         return SearchFieldWriter(self, storage, segment)
 
 
@@ -356,39 +353,30 @@ class SearchCodec(W3Codec):
 class Postings:
     """One term's posting list in one segment, as arrays.
 
-    ``ids`` are segment-local document numbers (ascending); ``weights`` the
-    term frequencies; when positions were asked for, ``counts[i]`` of the
-    ``positions`` belong to document ``ids[i]``.
+    ``ids`` are document numbers (ascending); ``weights`` the term
+    frequencies; ``counts[i]`` of the ``positions`` belong to document
+    ``ids[i]``. Positions are only read when asked for: otherwise
+    ``counts`` and ``positions`` are empty.
     """
 
     ids: np.ndarray
     weights: np.ndarray
-    counts: np.ndarray | None = None
-    positions: np.ndarray | None = None
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
 
     @classmethod
-    def empty(cls, with_positions: bool) -> "Postings":
-        none = np.zeros(0, dtype=np.int64)
-        if with_positions:
-            return cls(none, np.zeros(0, np.float32), np.zeros(0, np.uint32), np.zeros(0, np.uint32))
-        return cls(none, np.zeros(0, np.float32))
+    def empty(cls) -> Postings:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, np.float32))
 
     @classmethod
-    def concat(
-        cls,
-        ids: list[np.ndarray],
-        weights: list[np.ndarray],
-        counts: list[np.ndarray],
-        positions: list[np.ndarray],
-        with_positions: bool,
-    ) -> "Postings":
-        if not ids:
-            return cls.empty(with_positions)
-        result = cls(np.concatenate(ids), np.concatenate(weights))
-        if with_positions:
-            result.counts = np.concatenate(counts) if counts else np.zeros(len(result.ids), np.uint32)
-            result.positions = np.concatenate(positions) if positions else np.zeros(0, np.uint32)
-        return result
+    def concat(cls, parts: Sequence[Postings]) -> Postings:
+        """One posting list of ``parts``, in their order."""
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        fields = ("ids", "weights", "counts", "positions")
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in fields))
 
 
 def read_postings(
@@ -405,7 +393,7 @@ def read_postings(
     try:
         info = reader.term_info(fieldname, text)
     except TermNotFound:
-        return Postings.empty(with_positions)
+        return Postings.empty()
     if not info.is_inlined():
         offset, length = info.extent()
         # W3TermInfo.from_bytes leaves the extent length as a 1-tuple.
@@ -503,6 +491,12 @@ class SegmentBuilder:
                 entry = inverted[term] = (array(_UINT), array(_UINT))
             entry[0].append(docnum)
             entry[1].append(1)
+
+    def abandon(self) -> None:
+        """Close the scratch file of a segment that will never be finished (a failed build)."""
+        scratch = self._perdoc._cols._temp
+        if not scratch.is_closed:
+            scratch.close()
 
     def finish(self) -> Any:
         """Write postings, per-document data and the compound file."""

@@ -1,9 +1,10 @@
 """A read-only snapshot of one index generation, laid out for fast queries.
 
-Opening a view reads, once, everything a query needs per document into
-numpy arrays: which documents are live, each one's date and year, the token
-count of each layer (for BM25), and the author, categories and tags (for
-filters and facets). Postings come from :func:`searchengine.segments.read_postings`
+Made by :meth:`searchengine.store.index.IndexFolder.open_view`. Opening a
+view reads, once, everything a query needs per document into numpy arrays:
+which documents are live, each one's date and year, the token count of each
+layer (for BM25), and the author, categories and tags (for filters and
+facets). Postings come from :func:`searchengine.store.segments.read_postings`
 as arrays with global document numbers. A search then works on whole arrays
 instead of one document at a time, which is what keeps it fast on common
 words that match half the archive.
@@ -12,18 +13,20 @@ words that match half the archive.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from whoosh.index import FileIndex
 
+from searchengine.analysis import AnalysisSettings
 from searchengine.normalize import normalize
-from searchengine.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE, PostState
-from searchengine.segments import Postings, column_array, read_postings
+from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, STATE
+from searchengine.store.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE, PostState
+from searchengine.store.segments import Postings, column_array, read_postings
 
 __all__ = ["IndexView", "Vocabulary"]
 
@@ -46,7 +49,7 @@ class Vocabulary:
     size: int
 
     @classmethod
-    def build(cls, view: "IndexView", fieldname: str) -> "Vocabulary":
+    def build(cls, view: IndexView, fieldname: str) -> Vocabulary:
         names: list[str] = []
         docs: list[np.ndarray] = []
         values: list[np.ndarray] = []
@@ -78,13 +81,22 @@ class Vocabulary:
 class IndexView:
     """One generation of an index, opened for searching."""
 
-    def __init__(self, ix: FileIndex, timezone: str) -> None:
-        self.ix = ix
-        self.generation = ix.latest_generation()
-        self.reader = ix.reader()
-        self.size = self.reader.doc_count_all()
+    def __init__(
+        self,
+        reader: Any,
+        generation: int,
+        settings: AnalysisSettings,
+        timezone: str,
+        latest_generation: Callable[[], int],
+    ) -> None:
+        self.reader = reader
+        self.generation = generation
+        #: The analysis settings the index was built with: queries must use them.
+        self.settings = settings
+        self._latest_generation = latest_generation
+        self.size = reader.doc_count_all()
         # An index without documents has an EmptyReader, which has no leaves.
-        self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers()) if self.size else []
+        self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             deleted = list(leaf.deleted_docs_set)
@@ -98,13 +110,20 @@ class IndexView:
         self.avg_length = {
             name: max(float(lengths[self.live].sum()) / live_count, 1.0) for name, lengths in self.lengths.items()
         }
-        self.authors = Vocabulary.build(self, "author")
-        self.categories = Vocabulary.build(self, "category")
-        self.tags = Vocabulary.build(self, "tag")
+        #: Each keyword field's values per document, for filters and facets.
+        self.keywords = {name: Vocabulary.build(self, name) for name in KEYWORD_FIELDS}
+
+    def is_current(self) -> bool:
+        """False once a build has committed a newer generation (one folder listing)."""
+        return self._latest_generation() == self.generation
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        """How many documents hold ``term`` in ``fieldname`` (deleted ones included)."""
+        return int(self.reader.doc_frequency(fieldname, term))
 
     def _docinfo(self) -> np.ndarray:
         default = np.array([DOCINFO_DEFAULT], dtype=_DOCINFO_DTYPE).tobytes()
-        parts = [column_array(leaf, "docinfo", _DOCINFO_DTYPE, default) for leaf, _ in self.leaves]
+        parts = [column_array(leaf, DOCINFO, _DOCINFO_DTYPE, default) for leaf, _ in self.leaves]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=_DOCINFO_DTYPE)
 
     def postings(self, fieldname: str, term: str, positions: bool = False) -> Postings:
@@ -115,17 +134,7 @@ class IndexView:
             if len(found.ids):
                 found.ids = found.ids + offset
                 parts.append(found)
-        if len(parts) == 1:
-            return parts[0]
-        if not parts:
-            return Postings.empty(positions)
-        return Postings.concat(
-            [p.ids for p in parts],
-            [p.weights for p in parts],
-            [p.counts for p in parts if p.counts is not None],
-            [p.positions for p in parts if p.positions is not None],
-            positions,
-        )
+        return Postings.concat(parts)
 
     def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
         return list(self.reader.expand_prefix(fieldname, prefix))
@@ -136,16 +145,17 @@ class IndexView:
     @cached_property
     def paths(self) -> list[str]:
         """Every document's path, by document number (read once, on first use)."""
-        column = self.reader.column_reader("state") if self.size else []
+        column = self.reader.column_reader(STATE) if self.size else []
         return [PostState.decode(raw).path if raw else "" for raw in column]
 
     def docnum_of(self, path: str) -> int | None:
         """The live document indexed under ``path``, if any."""
-        found = self.postings("path", path).ids
+        found = self.postings(PATH, path).ids
         live = found[self.live[found]]
         return int(live[-1]) if len(live) else None
 
     def close(self) -> None:
+        """Close the segment files (a view replaced by a newer generation)."""
         self.reader.close()
 
 
@@ -164,7 +174,9 @@ def _years(dates: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     for year in np.unique(utc_years):
         # 1 January of Y and of Y+1 fall in the same season: one offset serves
         # both year boundaries a UTC year Y can straddle.
-        offset = datetime(int(year), 1, 1, tzinfo=zone).utcoffset()
+        # (Clamped to the years datetime knows: a post dated 0001-01-01 with
+        # a positive offset lies in UTC year 0, and must not break the view.)
+        offset = datetime(min(max(int(year), 1), 9999), 1, 1, tzinfo=zone).utcoffset()
         offsets[utc_years == year] = int(offset.total_seconds()) if offset else 0
     local = dates[dated] + offsets
     years[dated] = local.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
