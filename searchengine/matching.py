@@ -24,8 +24,8 @@ import numpy as np
 
 from searchengine.normalize import normalize
 from searchengine.query import Clause, Element
-from searchengine.schema import BODY_CHARS, BODY_WORDS, TITLE_CHARS, TITLE_WORDS
-from searchengine.view import IndexView
+from searchengine.store import IndexView
+from searchengine.store.fields import BODY, BODY_CHARS, BODY_WORDS, TITLE, TITLE_CHARS, TITLE_WORDS
 
 __all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_mask", "Ranking", "contains_sorted"]
 
@@ -40,7 +40,7 @@ EXACT_WEIGHT = 2.0
 
 _SPACES = re.compile(r"\s+")
 _TITLES = (TITLE_CHARS, TITLE_WORDS)
-_STORED = {TITLE_CHARS: "title", BODY_CHARS: "body"}
+_STORED = {TITLE_CHARS: TITLE, BODY_CHARS: BODY}
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,13 @@ def contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     return haystack[where] == needles
 
 
-def match_clause(view: IndexView, clause: Clause, ranking: Ranking = Ranking(), want_starts: bool = False) -> ClauseMatch:
+def match_clause(
+    view: IndexView, clause: Clause, ranking: Ranking = Ranking(), want_starts: bool = False
+) -> ClauseMatch:
     """Evaluate one clause over the whole index."""
-    fields = [(TITLE_CHARS, TITLE_WORDS)] if clause.title_only else [(TITLE_CHARS, TITLE_WORDS), (BODY_CHARS, BODY_WORDS)]
+    fields = (
+        [(TITLE_CHARS, TITLE_WORDS)] if clause.title_only else [(TITLE_CHARS, TITLE_WORDS), (BODY_CHARS, BODY_WORDS)]
+    )
     phrases = {chars: _phrase(view, chars, clause.elements, want_starts) for chars, _ in fields}
     if clause.verify:
         phrases = {name: _verified(view, clause, name, phrase) for name, phrase in phrases.items()}
@@ -122,7 +126,9 @@ def exact_mask(view: IndexView, clause: Clause) -> np.ndarray:
 # --- exact strings: phrases of the character layer ---------------------------
 
 
-def _element(view: IndexView, fieldname: str, element: Element, with_positions: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _element(
+    view: IndexView, fieldname: str, element: Element, with_positions: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sorted doc ids, term frequencies, sorted position keys) of one phrase element."""
     terms = view.expand_prefix(fieldname, element.terms[0]) if element.prefix else list(element.terms)
     found = [p for p in (view.postings(fieldname, t, with_positions) for t in terms) if len(p.ids)]
@@ -185,7 +191,9 @@ def _verified(view: IndexView, clause: Clause, fieldname: str, phrase: _Phrase) 
 # --- words of the word layer -------------------------------------------------
 
 
-def _words(view: IndexView, words: tuple[str, ...], fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
+def _words(
+    view: IndexView, words: tuple[str, ...], fields: list[str], ranking: Ranking
+) -> tuple[np.ndarray, np.ndarray]:
     """Documents holding every word, and the sum of the words' BM25F scores."""
     which = view.live.copy()
     total = np.zeros(view.size)

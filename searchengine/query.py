@@ -8,38 +8,55 @@ Syntax (documented in the README and on the search page)::
     中国 OR 俄罗斯        OR between two terms
     -美国                 exclude posts containing the term
     title:卡布洛夫        only in titles
-    category:国际 author:观察者网 tag:一带一路
+    category:国际 author:观察者网 tag:一带一路 year:2021   (every facet, see searchengine.facets)
     date:2021-10  date:2021  after:2021-01-01  before:2022-01-01
 
 Chinese quotes (“…”) and full-width forms (＂, ：, －) work like their ASCII
 counterparts. Nothing here raises: unbalanced quotes, a lone ``OR`` or
 ``-``, control characters and over-long queries are handled as plain text
-or dropped, each with a hint for the user.
+or dropped, each with a :class:`~searchengine.results.Hint` for the user.
+
+The helpers at the end (:func:`broader_queries`, :func:`plain_words`,
+:func:`has_phrase`) read a query with the same scanner, for front ends that
+offer other queries when one finds nothing.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from searchengine.analysis import CJK_RANGES, RUN_START, Analyzer, char_runs, is_cjk
+from searchengine.facets import FACETS, facet
 from searchengine.normalize import normalize
+from searchengine.results import Hint
 from searchengine.snippets import Needle
 
-__all__ = ["Element", "Clause", "Group", "Filters", "ParsedQuery", "parse_query", "make_clause", "year_span", "MAX_QUERY_CHARS"]
+__all__ = [
+    "Element",
+    "Clause",
+    "Group",
+    "Filters",
+    "ParsedQuery",
+    "parse_query",
+    "make_clause",
+    "MAX_QUERY_CHARS",
+    "broader_queries",
+    "plain_words",
+    "has_phrase",
+]
 
 MAX_QUERY_CHARS = 500
 
 _QUOTES = {'"': '"”', "“": '”"'}
 _SPACE = re.compile(r"[\s\u3000]+")
 _FIELD = re.compile(r"([A-Za-z]+):(?=\S)")
-_FILTER_FIELDS = ("category", "author", "tag")
 _DATE_FIELDS = ("date", "after", "before")
-_FIELDS = ("title",) + _FILTER_FIELDS + _DATE_FIELDS
+_FIELDS = ("title", *(f.name for f in FACETS), *_DATE_FIELDS)
 _OR = {"OR", "|"}
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 _GAP = r"[\W_]*"
@@ -98,21 +115,20 @@ class Group:
 
 @dataclass
 class Filters:
-    """Metadata restrictions. Values are normalized; dates are epoch seconds."""
+    """Metadata restrictions: per facet, values a post must have (all of them)
+    and values it must not have; dates are epoch seconds."""
 
-    categories: list[str] = field(default_factory=list)
-    authors: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    not_categories: list[str] = field(default_factory=list)
-    not_authors: list[str] = field(default_factory=list)
-    not_tags: list[str] = field(default_factory=list)
+    include: dict[str, set[str]] = field(default_factory=dict)
+    exclude: dict[str, set[str]] = field(default_factory=dict)
     after: int | None = None  # inclusive
     before: int | None = None  # exclusive
 
+    def add(self, facet_name: str, value: str, *, negated: bool = False) -> None:
+        """Require (or with ``negated``, forbid) a facet value, as :meth:`Facet.value_of` gives it."""
+        (self.exclude if negated else self.include).setdefault(facet_name, set()).add(value)
+
     def is_empty(self) -> bool:
-        return not any(
-            (self.categories, self.authors, self.tags, self.not_categories, self.not_authors, self.not_tags)
-        ) and self.after is None and self.before is None
+        return not self.include and not self.exclude and self.after is None and self.before is None
 
     def narrow_dates(self, start: int | None, end: int | None) -> None:
         if start is not None:
@@ -129,7 +145,7 @@ class ParsedQuery:
     groups: list[Group] = field(default_factory=list)
     excluded: list[Clause] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
-    hints: list[str] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -160,7 +176,7 @@ def parse_query(query: str, analyzer: Analyzer, timezone: str = "Asia/Shanghai")
             if pending and index + 1 < len(items) and not _is_or(items[index + 1]):
                 join_next = True
             else:
-                parsed.hints.append("OR needs a term on each side; it was ignored")
+                parsed.hints.append(Hint("or_without_term"))
             continue
         clause = _apply(item, parsed, analyzer, timezone)
         if clause is None:
@@ -174,9 +190,9 @@ def parse_query(query: str, analyzer: Analyzer, timezone: str = "Asia/Shanghai")
         join_next = False
     _flush(pending, parsed)
     if not parsed.groups and parsed.excluded and parsed.filters.is_empty():
-        parsed.hints.append("a query of only exclusions matches nothing; add a term to search for")
+        parsed.hints.append(Hint("only_exclusions"))
     if parsed.is_empty and not parsed.excluded and query.strip():
-        parsed.hints.append("the query has no searchable words")
+        parsed.hints.append(Hint("nothing_searchable"))
     return parsed
 
 
@@ -190,7 +206,7 @@ def _is_or(item: _Item) -> bool:
     return not item.quoted and not item.negated and item.field is None and item.text in _OR
 
 
-def _clean(query: str, hints: list[str]) -> str:
+def _clean(query: str, hints: list[Hint]) -> str:
     """NFKC (so full-width syntax works), no control characters, at most
     :data:`MAX_QUERY_CHARS` characters."""
     query = unicodedata.normalize("NFKC", query)
@@ -198,12 +214,12 @@ def _clean(query: str, hints: list[str]) -> str:
         (" " if ch.isspace() else "") if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in query
     )
     if len(cleaned) > MAX_QUERY_CHARS:
-        hints.append(f"the query was shortened to its first {MAX_QUERY_CHARS} characters")
+        hints.append(Hint("shortened", {"limit": str(MAX_QUERY_CHARS)}))
         cleaned = cleaned[:MAX_QUERY_CHARS]
     return cleaned
 
 
-def _scan(text: str, hints: list[str]) -> list[_Item]:
+def _scan(text: str, hints: list[Hint]) -> list[_Item]:
     """Split the query into items: quoted phrases and whitespace-separated terms."""
     items: list[_Item] = []
     i, n = 0, len(text)
@@ -226,7 +242,7 @@ def _scan(text: str, hints: list[str]) -> list[_Item]:
                 items.append(item)
                 i = close + 1
                 continue
-            hints.append("an unbalanced quote was ignored")
+            hints.append(Hint("unbalanced_quote"))
             i += 1
         start = i
         while i < n and not _SPACE.match(text[i]) and (i == start or text[i] not in _QUOTES):
@@ -239,8 +255,8 @@ def _scan(text: str, hints: list[str]) -> list[_Item]:
 
 def _apply(item: _Item, parsed: ParsedQuery, analyzer: Analyzer, timezone: str) -> Clause | None:
     """Turn one item into a clause, or record it as a filter or exclusion."""
-    if item.field in _FILTER_FIELDS:
-        _add_filter(parsed.filters, item)
+    if item.field is not None and facet(item.field) is not None:
+        _add_filter(parsed, item)
         return None
     if item.field in _DATE_FIELDS:
         _add_date(parsed, item, timezone)
@@ -309,18 +325,22 @@ def _word_pattern(word: str) -> str:
     return rf"(?<![^\W_{CJK_RANGES}]){escaped}(?![^\W_{CJK_RANGES}])"
 
 
-def _add_filter(filters: Filters, item: _Item) -> None:
-    value = _SPACE.sub(" ", normalize(item.text)).strip()
-    if not value:
+def _add_filter(parsed: ParsedQuery, item: _Item) -> None:
+    found = facet(item.field or "")
+    assert found is not None
+    if not item.text.strip():
         return
-    name = {"category": "categories", "author": "authors", "tag": "tags"}[item.field or ""]
-    getattr(filters, f"not_{name}" if item.negated else name).append(value)
+    value = found.value_of(item.text)
+    if value is None:
+        parsed.hints.append(Hint("not_a_value", {"field": found.name, "value": item.text}))
+        return
+    parsed.filters.add(found.name, value, negated=item.negated)
 
 
 def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
     span = _date_span(item.text.strip(), timezone)
     if span is None:
-        parsed.hints.append(f"{item.field}:{item.text} is not a date (use 2021, 2021-10 or 2021-10-21); it was ignored")
+        parsed.hints.append(Hint("not_a_date", {"field": item.field or "", "value": item.text}))
         return
     start, end = span
     if item.field == "after":
@@ -331,29 +351,67 @@ def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
         parsed.filters.narrow_dates(start, end)
 
 
-def year_span(year: int, timezone: str) -> tuple[int, int] | None:
-    """[start, end) of a calendar year in ``timezone``, or None if it is no year."""
-    if not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9998:
-        return None
-    return _date_span(f"{year:04d}", timezone)
-
-
 def _date_span(text: str, timezone: str) -> tuple[int, int] | None:
     """``2021`` / ``2021-10`` / ``2021-10-21`` as [start, end) epoch seconds."""
     match = _DATE.match(text)
     if not match:
         return None
-    year, month, day = (int(g) if g else None for g in match.groups())
+    year = int(match.group(1))
+    month, day = (int(g) if g else None for g in match.groups()[1:])
     zone = ZoneInfo(timezone)
     try:
         if month is None:
-            start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)  # type: ignore[arg-type]
+            start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
         elif day is None:
-            start = datetime(year, month, 1, tzinfo=zone)  # type: ignore[arg-type]
-            end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)  # type: ignore[arg-type]
+            start = datetime(year, month, 1, tzinfo=zone)
+            end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
         else:
-            start = datetime(year, month, day, tzinfo=zone)  # type: ignore[arg-type]
+            start = datetime(year, month, day, tzinfo=zone)
             end = start + timedelta(days=1)
     except ValueError:
         return None
     return int(start.timestamp()), int(end.timestamp())
+
+
+# --- reading a query for other queries to offer ----------------------------
+
+
+def plain_words(query: str) -> list[str]:
+    """The words of ``query`` to look up on their own: no operators, filters or exclusions.
+
+    A quoted phrase gives its space-separated parts.
+    """
+    items = _scan(_clean(query, []), [])
+    return [
+        word
+        for item in items
+        if not _is_or(item) and not item.negated and item.field is None
+        for word in item.text.split()
+    ]
+
+
+def has_phrase(query: str) -> bool:
+    """True when ``query`` holds a quoted phrase (which only matches exactly)."""
+    return any(item.quoted for item in _scan(_clean(query, []), []))
+
+
+def broader_queries(query: str, limit: int = 3) -> list[str]:
+    """Broader queries to offer when ``query`` found nothing.
+
+    Without its quotes, then (for several words) each of its first ``limit``
+    plain words alone; the library decides what they match.
+    """
+    found: list[str] = []
+    if has_phrase(query):
+        items = _scan(_clean(query, []), [])
+        found.append(" ".join(_unquoted(item) for item in items))
+    words = plain_words(query)
+    if len(words) > 1:
+        found.extend(word for word in dict.fromkeys(words[:limit]) if word not in found)
+    return found[: limit + 1]
+
+
+def _unquoted(item: _Item) -> str:
+    """An item written back as query text, without quotes."""
+    prefix = ("-" if item.negated else "") + (f"{item.field}:" if item.field else "")
+    return prefix + " ".join(item.text.split())

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from searchengine.facets import Facet, facet
 from searchengine.matching import ClauseMatch, Ranking, exact_mask, match_clause
 from searchengine.query import Filters, Group, ParsedQuery
-from searchengine.schema import NO_DATE
-from searchengine.view import IndexView
+from searchengine.store import IndexView
+from searchengine.store.schema import NO_DATE
 
 __all__ = ["RankedPage", "rank", "page_of", "PROXIMITY_WEIGHT"]
 
@@ -110,7 +111,7 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
     occurrence of the other in the same post.
     """
     bonus = np.zeros(len(docs))
-    for left, right in zip(starts, starts[1:]):
+    for left, right in zip(starts, starts[1:], strict=False):
         if not len(left) or not len(right):
             continue
         nearest = np.full(len(left), np.inf)
@@ -135,15 +136,12 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
 
 def _filter_mask(view: IndexView, filters: Filters) -> np.ndarray:
     keep = view.live.copy()
-    for vocabulary, wanted, unwanted in (
-        (view.categories, filters.categories, filters.not_categories),
-        (view.authors, filters.authors, filters.not_authors),
-        (view.tags, filters.tags, filters.not_tags),
-    ):
-        for name in wanted:
-            keep &= vocabulary.mask(name)
-        for name in unwanted:
-            keep &= ~vocabulary.mask(name)
+    for name, values in filters.include.items():
+        for value in values:
+            keep &= _facet(name).mask(view, value)
+    for name, values in filters.exclude.items():
+        for value in values:
+            keep &= ~_facet(name).mask(view, value)
     if filters.after is not None:
         keep &= view.date >= filters.after
     if filters.before is not None:
@@ -151,13 +149,22 @@ def _filter_mask(view: IndexView, filters: Filters) -> np.ndarray:
     return keep
 
 
-def _order(view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int) -> np.ndarray:
+def _facet(name: str) -> Facet:
+    found = facet(name)
+    assert found is not None, f"filters hold facet names only, not {name!r}"
+    return found
+
+
+def _order(
+    view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int
+) -> np.ndarray:
     """Indexes into ``docs`` of the ``needed`` best, best first.
 
     Only the candidates that can make the cut are fully sorted: a partition
     on the main key first, then a lexicographic sort of the few left.
     """
     dates = view.date[docs].astype(np.float64)  # NO_DATE sorts last
+    keys: tuple[np.ndarray, ...]
     if sort == "date":
         main, keys = dates, (-scores, -dates)
     else:

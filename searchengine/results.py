@@ -9,7 +9,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Highlighted", "PostInfo", "Hit", "FacetCount", "SearchResult", "Post", "IndexStats"]
+__all__ = ["Highlighted", "PostInfo", "Hit", "FacetCount", "Hint", "HINT_TEXTS", "SearchResult", "Post", "IndexStats"]
+
+#: Every hint the library gives, by code: its English text, with ``{param}``
+#: slots. Front ends word them in their own language by code.
+HINT_TEXTS = {
+    "or_without_term": "OR needs a term on each side; it was ignored",
+    "only_exclusions": "a query of only exclusions matches nothing; add a term to search for",
+    "nothing_searchable": "the query has no searchable words",
+    "shortened": "the query was shortened to its first {limit} characters",
+    "unbalanced_quote": "an unbalanced quote was ignored",
+    "not_a_date": "{field}:{value} is not a date (use 2021, 2021-10 or 2021-10-21); it was ignored",
+    "not_a_value": "{field}:{value} is not a valid value for {field}; it was ignored",
+    "no_match": "no post matches; try fewer words, other spellings, or no quotes or filters",
+}
 
 
 @dataclass(frozen=True)
@@ -32,18 +45,6 @@ class PostInfo:
     tags: list[str]
     author: str
 
-    @staticmethod
-    def fields_of(stored: dict[str, Any]) -> dict[str, Any]:
-        """These fields from an index's stored values."""
-        return {
-            "path": stored["path"],
-            "title": stored["title"],
-            "date": stored.get("published"),
-            "categories": list(stored.get("category") or []),
-            "tags": list(stored.get("tag") or []),
-            "author": stored.get("author") or "",
-        }
-
 
 @dataclass(frozen=True)
 class Hit(PostInfo):
@@ -58,6 +59,22 @@ class Hit(PostInfo):
         for key in ("title_highlight", "snippet"):
             data[key]["spans"] = [list(span) for span in data[key]["spans"]]
         return data
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Advice about a query: a code from :data:`HINT_TEXTS` and the values for its slots."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The hint in English."""
+        return HINT_TEXTS[self.code].format(**self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "params": dict(self.params)}
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,7 @@ class SearchResult:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
-    hints: list[str] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -93,7 +110,7 @@ class SearchResult:
             "limit": self.limit,
             "sort": self.sort,
             "took_ms": round(self.took_ms, 2),
-            "hints": list(self.hints),
+            "hints": [hint.to_dict() for hint in self.hints],
             "facets": {name: [asdict(c) for c in counts] for name, counts in self.facets.items()},
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
-from searchengine.query import Element, ParsedQuery, parse_query
+from searchengine.query import Element, ParsedQuery, broader_queries, has_phrase, parse_query, plain_words
 
 ANALYZER = analyzer_for(AnalysisSettings.from_dict_file())
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,7 +35,7 @@ def test_chinese_and_full_width_syntax() -> None:
     assert clauses(parsed)[0] == [("莫斯科模式", True)]
     assert parsed.groups[1].clauses[0].title_only and parsed.groups[1].clauses[0].text == "卡布洛夫"
     assert [c.text for c in parsed.excluded] == ["美国"]
-    assert any("OR" in h for h in parsed.hints)
+    assert [h.code for h in parsed.hints] == ["or_without_term"]
 
 
 def test_traditional_and_full_width_text_is_normalized() -> None:
@@ -74,44 +75,86 @@ def test_punctuation_inside_a_quoted_phrase_is_verified() -> None:
 
 def test_field_filters_are_normalized() -> None:
     parsed = parse("category:國際 author:观察者网 tag:一带一路 -category:体育 经济")
-    assert parsed.filters.categories == ["国际"]
-    assert parsed.filters.authors == ["观察者网"]
-    assert parsed.filters.tags == ["一带一路"]
-    assert parsed.filters.not_categories == ["体育"]
+    assert parsed.filters.include == {"category": {"国际"}, "author": {"观察者网"}, "tag": {"一带一路"}}
+    assert parsed.filters.exclude == {"category": {"体育"}}
     assert clauses(parsed) == [[("经济", False)]]
 
 
-def _epoch(*parts: int) -> int:
-    return int(datetime(*parts, tzinfo=SHANGHAI).timestamp())
+def test_every_facet_is_a_field_of_the_syntax() -> None:
+    parsed = parse("year:2021 -year:2019 经济")
+    assert parsed.filters.include == {"year": {"2021"}} and parsed.filters.exclude == {"year": {"2019"}}
+    bad = parse("year:二〇二一 经济")
+    assert bad.filters.is_empty()
+    assert [(h.code, h.params) for h in bad.hints] == [("not_a_value", {"field": "year", "value": "二〇二一"})]
+    assert bad.hints[0].text == "year:二〇二一 is not a valid value for year; it was ignored"
+
+
+def _epoch(year: int, month: int, day: int) -> int:
+    return int(datetime(year, month, day, tzinfo=SHANGHAI).timestamp())
 
 
 def test_dates() -> None:
-    assert (parse("date:2021-10").filters.after, parse("date:2021-10").filters.before) == (_epoch(2021, 10, 1), _epoch(2021, 11, 1))
-    assert (parse("date:2021").filters.after, parse("date:2021").filters.before) == (_epoch(2021, 1, 1), _epoch(2022, 1, 1))
+    assert (parse("date:2021-10").filters.after, parse("date:2021-10").filters.before) == (
+        _epoch(2021, 10, 1),
+        _epoch(2021, 11, 1),
+    )
+    assert (parse("date:2021").filters.after, parse("date:2021").filters.before) == (
+        _epoch(2021, 1, 1),
+        _epoch(2022, 1, 1),
+    )
     both = parse("after:2021-01-01 before:2021-12-31")
     assert (both.filters.after, both.filters.before) == (_epoch(2021, 1, 1), _epoch(2021, 12, 31))
     december = parse("date:2021-12")
     assert december.filters.before == _epoch(2022, 1, 1)
     bad = parse("date:2021-13 经济")
-    assert bad.filters.after is None and any("not a date" in h for h in bad.hints)
+    assert bad.filters.after is None and [h.code for h in bad.hints] == ["not_a_date"]
+    assert bad.hints[0].params == {"field": "date", "value": "2021-13"}
 
 
 @pytest.mark.parametrize(
     ("text", "hint"),
-    [('"莫斯科模式', "unbalanced quote"), ("OR 经济", "OR needs"), ("！？。", "no searchable"), ("阿" * 600, "shortened"), ("-美国", "only exclusions")],
+    [
+        ('"莫斯科模式', "unbalanced_quote"),
+        ("OR 经济", "or_without_term"),
+        ("！？。", "nothing_searchable"),
+        ("阿" * 600, "shortened"),
+        ("-美国", "only_exclusions"),
+    ],
 )
 def test_problems_become_hints(text: str, hint: str) -> None:
-    assert any(hint in h for h in parse(text).hints)
+    assert hint in [h.code for h in parse(text).hints]
+
+
+@pytest.mark.parametrize(
+    ("query", "broader", "words"),
+    [
+        ('"莫斯科模式" 塔利班', ["莫斯科模式 塔利班", "莫斯科模式", "塔利班"], ["莫斯科模式", "塔利班"]),
+        ("经济", [], ["经济"]),
+        ('“中国 记协” -美国 category:国际', ["中国 记协 -美国 category:国际", "中国", "记协"], ["中国", "记协"]),
+        ("阿富汗 OR 塔利班 date:2021", ["阿富汗", "塔利班"], ["阿富汗", "塔利班"]),
+    ],
+)
+def test_broader_queries_and_plain_words(query: str, broader: list[str], words: list[str]) -> None:
+    assert broader_queries(query) == broader
+    assert plain_words(query) == words
+    assert has_phrase(query) == ('"' in query or "“" in query)
 
 
 def test_control_characters_are_dropped() -> None:
     assert clauses(parse("经\x00济\x1b\t发展")) == [[("经济", False)], [("发展", False)]]
 
 
+def _found(pattern: re.Pattern[str], text: str) -> str:
+    """What ``pattern`` first matches in ``text``, where it must match."""
+    match = pattern.search(text)
+    assert match is not None, (pattern.pattern, text)
+    return match.group()
+
+
 def test_needles_mark_the_whole_string_and_its_words() -> None:
     needles = parse("莫斯科模式").needles()
-    assert needles[0].pattern.search("在莫斯科模式下").group() == "莫斯科模式"
+    assert _found(needles[0].pattern, "在莫斯科模式下") == "莫斯科模式"
     assert Element(("莫斯",)) == parse("莫斯").groups[0].clauses[0].elements[0]
     latin = parse("apec 5g网络").needles()
-    assert latin[0].pattern.search("亚太apec会议").group() == "apec"
-    assert latin[1].pattern.search("推进5g网络建设").group() == "5g网络"
+    assert _found(latin[0].pattern, "亚太apec会议") == "apec"
+    assert _found(latin[1].pattern, "推进5g网络建设") == "5g网络"

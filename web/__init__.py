@@ -13,7 +13,8 @@ The views hold no search logic: they read parameters, call
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, current_app, g
 
@@ -69,7 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
-    app.add_template_global(__version__, "version")
+    app.jinja_env.globals["version"] = __version__
     return app
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from searchengine.query import broader_queries, plain_words
 from searchengine.web import get_engine
-from searchengine.web.params import SearchParams, simpler_queries
+from searchengine.web.params import SearchParams
 from searchengine.web.posts import find_post, marked, related_posts
 
 bp = Blueprint("pages", __name__)
@@ -33,14 +34,14 @@ def search() -> str:
         params=params,
         result=result,
         titles=titles,
-        simpler=simpler_queries(params.q) if result is not None and result.total == 0 else [],
+        simpler=broader_queries(params.q) if result is not None and result.total == 0 else [],
         stats=engine.stats() if result is None else None,
     )
 
 
 def _titles_like(query: str) -> list[str]:
     """Titles holding the query, or one of its plain words, for an empty result page."""
-    words = [w for w in query.split()[:4] if not w.startswith(("-", "－")) and ":" not in w and "：" not in w]
+    words = plain_words(query)[:4]
     titles: list[str] = []
     for text in dict.fromkeys([query.strip(), *words]):
         for title in get_engine().suggest(text[:_SUGGEST_PREFIX], _SUGGESTIONS):

@@ -1,27 +1,31 @@
 """Search parameters as they travel in URLs: parsed from the query string, and back.
 
 The page and the API take the same parameters (``q``, ``page``, ``sort``,
-``category``, ``author``, ``year``; the API also ``limit``). Parsing only
-turns text into Python values; the library decides what is valid and raises
+one per facet of :data:`searchengine.facets.FACETS` — ``category``,
+``author``, ``tag``, ``year`` —; the API also ``limit``). Parsing only turns
+text into Python values; the library decides what is valid and raises
 :class:`~searchengine.errors.ParameterError` (a 400) with a message naming
 the parameter. Building URLs back keeps every parameter but the ones
-changed, and leaves defaults out so links stay short.
+changed, and leaves defaults out so links stay short. Links carry at most
+the query's first :data:`~searchengine.query.MAX_QUERY_CHARS` characters
+(all the library reads), so a page's size does not grow with a huge URL.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from searchengine.errors import ParameterError
+from searchengine.facets import FACETS
+from searchengine.query import MAX_QUERY_CHARS
 
-__all__ = ["FILTERS", "SearchParams", "whole_number", "simpler_queries"]
+__all__ = ["SearchParams", "whole_number"]
 
-FILTERS = ("category", "author", "year")
 _WHOLE = re.compile(r"[+-]?\d+")
 _MAX_DIGITS = 9
-_QUOTES = "\"“”＂「」『』"
 
 
 def whole_number(args: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -48,33 +52,30 @@ def _text(args: Mapping[str, str], name: str) -> str | None:
 
 @dataclass(frozen=True)
 class SearchParams:
-    """One search request: the query, the page and the filters."""
+    """One search request: the query, the page and the facet filters."""
 
     q: str = ""
     page: int = 1
     sort: str = "relevance"
     limit: int = 10
-    category: str | None = None
-    author: str | None = None
-    year: int | None = None
+    #: ``{facet name: value}`` of the active filters, in the facet table's order.
+    filters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], limit: int, *, allow_limit: bool = False) -> "SearchParams":
+    def from_args(cls, args: Mapping[str, str], limit: int, *, allow_limit: bool = False) -> SearchParams:
         """Read the parameters of a request; ``limit`` only when ``allow_limit`` (the API)."""
         return cls(
             q=args.get("q") or "",
             page=whole_number(args, "page", 1),  # type: ignore[arg-type]
             sort=(args.get("sort") or "relevance").strip(),
             limit=whole_number(args, "limit", limit) if allow_limit else limit,  # type: ignore[arg-type]
-            category=_text(args, "category"),
-            author=_text(args, "author"),
-            year=whole_number(args, "year", None),
+            filters={f.name: value for f in FACETS if (value := _text(args, f.name)) is not None},
         )
 
     @property
-    def filters(self) -> list[tuple[str, str]]:
-        """The active filters as ``(name, value)``, in a fixed order."""
-        return [(name, str(getattr(self, name))) for name in FILTERS if getattr(self, name) is not None]
+    def link_q(self) -> str:
+        """The query as links carry it: what the library reads of it."""
+        return self.q[:MAX_QUERY_CHARS]
 
     @property
     def wants_results(self) -> bool:
@@ -83,49 +84,27 @@ class SearchParams:
 
     def search_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`SearchEngine.search`."""
-        return {
-            "query": self.q,
-            "limit": self.limit,
-            "page": self.page,
-            "sort": self.sort,
-            "category": self.category,
-            "author": self.author,
-            "year": self.year,
-        }
+        return {"query": self.q, "limit": self.limit, "page": self.page, "sort": self.sort, **self.filters}
 
     def url_args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments for a link to this search with ``changes``.
 
-        Any change other than ``page`` starts again at page 1; ``None``
-        removes a parameter. Defaults (page 1, relevance) are left out.
+        ``changes`` name ``q``, ``sort``, ``page`` or a facet; ``None``
+        removes a filter. Any change other than ``page`` starts again at
+        page 1. Defaults (page 1, relevance) are left out.
         """
-        if "page" not in changes:
-            changes["page"] = 1
-        changed = replace(self, **changes)
-        args: dict[str, Any] = {}
-        if changed.q:
-            args["q"] = changed.q
-        for name in FILTERS:
-            if getattr(changed, name) is not None:
-                args[name] = getattr(changed, name)
-        if changed.sort != "relevance":
-            args["sort"] = changed.sort
-        if changed.page != 1:
-            args["page"] = changed.page
+        q = changes.pop("q", self.link_q)
+        sort = changes.pop("sort", self.sort)
+        page = changes.pop("page", 1)
+        filters = {**self.filters, **changes}
+        args: dict[str, Any] = {"q": q} if q else {}
+        args.update((f.name, filters[f.name]) for f in FACETS if filters.get(f.name) is not None)
+        if sort != "relevance":
+            args["sort"] = sort
+        if page != 1:
+            args["page"] = page
         return args
 
-
-def simpler_queries(query: str, limit: int = 3) -> list[str]:
-    """Broader queries to offer when ``query`` found nothing.
-
-    Without its quotes, and each of its words alone, as links the user can
-    follow; the library decides what they match.
-    """
-    found: list[str] = []
-    unquoted = " ".join(query.translate({ord(c): " " for c in _QUOTES}).split())
-    if unquoted and unquoted != query.strip():
-        found.append(unquoted)
-    words = [w for w in unquoted.split() if w.upper() not in ("OR", "|") and len(w.lstrip("-－")) > 0]
-    if len(words) > 1:
-        found.extend(w for w in words[:limit] if w not in found)
-    return found[: limit + 1]
+    def without_filters(self) -> dict[str, Any]:
+        """Query-string arguments for this search with no filter at all."""
+        return self.url_args(**{f.name: None for f in FACETS})

@@ -101,7 +101,7 @@ def sanitize_html(html: str) -> str:
         return cleaned
     for image in broken:
         image.decompose()
-    return tree.body.inner_html if tree.body is not None else ""
+    return (tree.body.inner_html or "") if tree.body is not None else ""
 
 
 def add_security_headers(response: Response) -> Response:

@@ -5,43 +5,34 @@ Presentation only; nothing here searches.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 
-__all__ = ["init_app", "local_date", "hint_zh", "page_numbers"]
+from searchengine.facets import FACETS
+from searchengine.query import has_phrase
+from searchengine.results import Hint
 
-# The library's hints are English; the page speaks Chinese. A hint not
-# listed here is shown as the library wrote it.
-_HINTS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"OR needs a term on each side; it was ignored"), "OR 两侧都需要有搜索词，已忽略"),
-    (
-        re.compile(r"a query of only exclusions matches nothing; add a term to search for"),
-        "只有排除词（-词）的查询找不到结果，请加上要搜索的词",
-    ),
-    (re.compile(r"the query has no searchable words"), "查询中没有可以搜索的词"),
-    (re.compile(r"the query was shortened to its first (\d+) characters"), r"查询过长，只使用了前 \1 个字符"),
-    (re.compile(r"an unbalanced quote was ignored"), "有一个引号没有配对，已忽略"),
-    (
-        re.compile(r"no post matches; try fewer words, other spellings, or no quotes or filters"),
-        "没有匹配的文章：试试减少关键词、换个说法，或去掉引号和筛选条件",
-    ),
-    (
-        re.compile(r"(\w+):(.*) is not a date \(use 2021, 2021-10 or 2021-10-21\); it was ignored", re.S),
-        r"“\1:\2”不是日期（可写 2021、2021-10 或 2021-10-21），已忽略",
-    ),
-]
+__all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH"]
+
+#: The page's wording of each of the library's hints (see ``searchengine.results.HINT_TEXTS``).
+HINTS_ZH = {
+    "or_without_term": "OR 两侧都需要有搜索词，已忽略",
+    "only_exclusions": "只有排除词（-词）的查询找不到结果，请加上要搜索的词",
+    "nothing_searchable": "查询中没有可以搜索的词",
+    "shortened": "查询过长，只使用了前 {limit} 个字符",
+    "unbalanced_quote": "有一个引号没有配对，已忽略",
+    "not_a_date": "“{field}:{value}”不是日期（可写 2021、2021-10 或 2021-10-21），已忽略",
+    "not_a_value": "“{field}:{value}”不是有效的筛选值，已忽略",
+    "no_match": "没有匹配的文章：试试减少关键词、换个说法，或去掉引号和筛选条件",
+}
 
 
-def hint_zh(hint: str) -> str:
-    """The Chinese wording of one of the library's query hints."""
-    for pattern, wording in _HINTS:
-        match = pattern.fullmatch(hint)
-        if match:
-            return match.expand(wording)
-    return hint
+def hint_zh(hint: Hint) -> str:
+    """The Chinese wording of one of the library's hints (its English text if it has none)."""
+    wording = HINTS_ZH.get(hint.code)
+    return wording.format(**hint.params) if wording is not None else hint.text
 
 
 def local_date(value: str | None, with_time: bool = False) -> str:
@@ -85,3 +76,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(iso_date, "iso_date")
     app.add_template_global(page_numbers, "page_numbers")
+    app.add_template_global(has_phrase, "query_has_phrase")
+    app.jinja_env.globals.update(facets=FACETS, facet_labels={f.name: f.label for f in FACETS})
