@@ -149,7 +149,10 @@ def main() -> None:
     print(f"{'':14} {'posts':>7} {'seconds':>8} {'posts/s':>8} {'size MB':>8} {'peak MB':>8}")
     for name, row in rows.items():
         rate = row["posts"] / row["seconds"]
-        print(f"{name:14} {row['posts']:7d} {row['seconds']:8.1f} {rate:8.0f} {row['size'] / 1e6:8.1f} {row['peak_mb']:8.0f}")
+        print(
+            f"{name:14} {row['posts']:7d} {row['seconds']:8.1f} {rate:8.0f} "
+            f"{row['size'] / 1e6:8.1f} {row['peak_mb']:8.0f}"
+        )
     if "baseline" in rows:
         ours, base = rows["searchengine"], rows["baseline"]
         speed = (ours["posts"] / ours["seconds"]) / (base["posts"] / base["seconds"])

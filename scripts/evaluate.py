@@ -75,7 +75,9 @@ def slice_of_shared_corpus(out: Path) -> Path:
     script = shared / "corpus" / "make_posts.py"
     if not script.is_file():
         sys.exit(f"no --posts given and no shared corpus at {shared}")
-    subprocess.run([sys.executable, str(script), str(out), "--years", "2019", "--sources", "xwlb"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(script), str(out), "--years", "2019", "--sources", "xwlb"], check=True, capture_output=True
+    )
     subprocess.run([sys.executable, str(script), str(out), "--sources", "guancha"], check=True, capture_output=True)
     return out
 
@@ -175,9 +177,17 @@ def main() -> int:
                     if engine.all_paths(variant) != standard:
                         spelled.failures.append(f"{variant} does not find what {query} finds")
         seconds = time.monotonic() - started
-    print(f"{len(texts)} posts; {sum(map(len, queries.values()))} queries ({', '.join(f'{k} {len(v)}' for k, v in queries.items())}); {seconds:.0f} s")
-    print(f"quoted:   precision {quoted.precision():.4f}  recall {quoted.recall():.4f}  ({quoted.true_posts} true posts)")
-    print(f"unquoted: recall {unquoted.recall():.4f}  top-10 exact {unquoted.top10():.4f}  ({unquoted.top_checked} top hits checked)")
+    print(
+        f"{len(texts)} posts; {sum(map(len, queries.values()))} queries "
+        f"({', '.join(f'{k} {len(v)}' for k, v in queries.items())}); {seconds:.0f} s"
+    )
+    print(
+        f"quoted:   precision {quoted.precision():.4f}  recall {quoted.recall():.4f}  ({quoted.true_posts} true posts)"
+    )
+    print(
+        f"unquoted: recall {unquoted.recall():.4f}  top-10 exact {unquoted.top10():.4f}  "
+        f"({unquoted.top_checked} top hits checked)"
+    )
     print(f"spelling variants: {spelled.queries - len(spelled.failures)} of {spelled.queries} find the same posts")
     failures = quoted.failures + unquoted.failures + spelled.failures
     if unquoted.top10() < 0.98:

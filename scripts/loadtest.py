@@ -29,7 +29,9 @@ from urllib.parse import quote, urlencode
 
 from searchengine.engine import SearchEngine
 from searchengine.settings import setting
-from searchengine.web.server import running
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test tooling: real servers
+from tooling import running  # noqa: E402
 
 SEARCHES = [
     {"q": "中国"},
@@ -179,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stats = SearchEngine(args.index_dir).stats()
     paths = url_mix(args.index_dir)
-    print(f"index: {stats.index_dir}: {stats.documents:,} posts, {stats.size_bytes / 2**20:.0f} MB, {stats.segments} segments")
+    print(
+        f"index: {stats.index_dir}: {stats.documents:,} posts, "
+        f"{stats.size_bytes / 2**20:.0f} MB, {stats.segments} segments"
+    )
     print(f"machine before: {json.dumps(machine_state(), ensure_ascii=False)}")
     print(f"mix: {len(paths)} URLs, e.g. {', '.join(paths[:3])}")
     server_log = Path(tempfile.mkstemp(prefix="searchengine-serve-", suffix=".log")[1])
@@ -204,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if finished.returncode != 0:
         print(finished.stderr, file=sys.stderr)
         return 1
-    line = next((l for l in finished.stdout.splitlines() if l.startswith("LOADTEST ")), None)
+    line = next((x for x in finished.stdout.splitlines() if x.startswith("LOADTEST ")), None)
     if line is None:
         print("error: wrk printed no summary", file=sys.stderr)
         return 1

@@ -20,8 +20,9 @@ from playwright.sync_api import sync_playwright
 
 import searchengine
 from searchengine.indexer import BuildOptions, build_index
-from searchengine.web.server import CHROMIUM, CHROMIUM_ARGS, running
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test tooling: servers, Chromium
+from tooling import CHROMIUM, CHROMIUM_ARGS, running  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

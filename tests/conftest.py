@@ -8,11 +8,14 @@ the tests that need it skip; in CI it is present and they run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from searchengine.engine import SearchEngine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,3 +58,31 @@ def sample_posts() -> Path:
     import searchengine
 
     return Path(searchengine.__file__).parent / "sample_posts"
+
+
+# --- indexes of the sample posts, built once per session ------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the 35 sample posts."""
+    from tooling import SAMPLES, build
+
+    return build(SAMPLES, tmp_path_factory.mktemp("web-sample") / "index")
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the sample posts plus :data:`tooling.HOSTILE_POSTS`."""
+    from tooling import HOSTILE_POSTS, SAMPLES, build, write_posts
+
+    root = tmp_path_factory.mktemp("web-hostile")
+    posts = root / "posts"
+    shutil.copytree(SAMPLES, posts)
+    write_posts(posts, HOSTILE_POSTS)
+    return build(posts, root / "index")
+
+
+@pytest.fixture(scope="session")
+def sample_engine(sample_index: Path) -> SearchEngine:
+    return SearchEngine(sample_index)

@@ -12,13 +12,26 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from web_fixtures import HOSTILE_POST, HOSTILE_POSTS, SAMPLES, SEED, SEED_TITLE, build, write_posts
 
-from searchengine.web.server import CHROMIUM, CHROMIUM_ARGS, running
+from tooling import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOSTILE_POST,
+    HOSTILE_POSTS,
+    SAMPLES,
+    SEED,
+    SEED_TITLE,
+    build,
+    running,
+    write_posts,
+)
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -55,28 +68,28 @@ def browser() -> Iterator[object]:
 class Watched:
     """A page plus what went wrong on it: dialogs opened, CSP violations, script errors."""
 
-    def __init__(self, page: object) -> None:
+    def __init__(self, page: Page) -> None:
         self.page = page
         self.dialogs: list[str] = []
         self.violations: list[str] = []
         self.errors: list[str] = []
-        page.on("dialog", self._dialog)  # type: ignore[attr-defined]
-        page.on("console", self._console)  # type: ignore[attr-defined]
-        page.on("pageerror", lambda error: self.errors.append(str(error)))  # type: ignore[attr-defined]
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
 
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-        dialog.dismiss()  # type: ignore[attr-defined]
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
-    def _console(self, message: object) -> None:
-        text = message.text  # type: ignore[attr-defined]
+    def _console(self, message: ConsoleMessage) -> None:
+        text = message.text
         if "Content Security Policy" in text or "Refused to" in text:
             self.violations.append(text)
 
 
 @pytest.fixture
-def watched(browser: object) -> Iterator[Watched]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     # The sample posts' images live on the internet; answer them locally so
     # the tests never wait on the network.
@@ -92,12 +105,12 @@ def watched(browser: object) -> Iterator[Watched]:
     assert watch.errors == [], "search.js threw"
 
 
-def search_for(page: object, site: str, query: str) -> None:
+def search_for(page: Page, site: str, query: str) -> None:
     """Type ``query`` in the box on the home page and submit it with Enter."""
-    page.goto(site + "/")  # type: ignore[attr-defined]
-    box = page.get_by_label("搜索新闻", exact=True)  # type: ignore[attr-defined]
+    page.goto(site + "/")
+    box = page.get_by_label("搜索新闻", exact=True)
     box.fill(query)
-    with page.expect_navigation():  # type: ignore[attr-defined]
+    with page.expect_navigation():
         box.press("Enter")
 
 
@@ -108,65 +121,65 @@ def query_of(url: str) -> dict[str, list[str]]:
 def test_search_finds_the_seed_post_first(watched: Watched, site: str) -> None:
     page = watched.page
     search_for(page, site, "莫斯科模式")
-    assert query_of(page.url)["q"] == ["莫斯科模式"]  # type: ignore[attr-defined]
-    assert page.input_value("#q") == "莫斯科模式"  # type: ignore[attr-defined]
-    first = page.locator(".result").first  # type: ignore[attr-defined]
+    assert query_of(page.url)["q"] == ["莫斯科模式"]
+    assert page.input_value("#q") == "莫斯科模式"
+    first = page.locator(".result").first
     assert first.locator(".result-title a").inner_text() == SEED_TITLE
     assert urlsplit(first.locator(".result-title a").get_attribute("href")).path == f"/post/{SEED}"
     marks = first.locator(".snippet mark").all_inner_texts()
     assert "莫斯科模式" in marks  # the whole phrase inside one <mark>
-    assert "共 1 条结果" in page.inner_text(".summary")  # type: ignore[attr-defined]
+    assert "共 1 条结果" in page.inner_text(".summary")
 
 
 def test_second_page_of_a_common_word(watched: Watched, site: str) -> None:
     page = watched.page
     search_for(page, site, "经济")
-    first_titles = page.locator(".result-title a").all_inner_texts()  # type: ignore[attr-defined]
+    first_titles = page.locator(".result-title a").all_inner_texts()
     assert len(first_titles) == 10
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.get_by_role("link", name="下一页").click()  # type: ignore[attr-defined]
-    assert query_of(page.url)["page"] == ["2"]  # type: ignore[attr-defined]
-    assert page.locator("nav.pagination [aria-current=page]").inner_text() == "2"  # type: ignore[attr-defined]
-    second_titles = page.locator(".result-title a").all_inner_texts()  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.get_by_role("link", name="下一页").click()
+    assert query_of(page.url)["page"] == ["2"]
+    assert page.locator("nav.pagination [aria-current=page]").inner_text() == "2"
+    second_titles = page.locator(".result-title a").all_inner_texts()
     assert second_titles and not set(first_titles) & set(second_titles)
 
 
 def test_category_facet_filters_the_results(watched: Watched, site: str) -> None:
     page = watched.page
     search_for(page, site, "经济")
-    facet = page.locator("nav.facet[aria-label=按分类筛选] a.facet-link").nth(1)  # type: ignore[attr-defined]
+    facet = page.locator("nav.facet[aria-label=按分类筛选] a.facet-link").nth(1)
     value = facet.locator(".value").inner_text()
     count = int(facet.locator(".count").inner_text())
-    with page.expect_navigation():  # type: ignore[attr-defined]
+    with page.expect_navigation():
         facet.click()
-    assert query_of(page.url)["category"] == [value]  # type: ignore[attr-defined]
-    assert page.locator(".active-filters .chip").inner_text().startswith(f"分类：{value}")  # type: ignore[attr-defined]
-    assert page.locator(".result").count() == min(count, 10)  # type: ignore[attr-defined]
-    for categories in page.locator(".result .meta").all_inner_texts():  # type: ignore[attr-defined]
+    assert query_of(page.url)["category"] == [value]
+    assert page.locator(".active-filters .chip").inner_text().startswith(f"分类：{value}")
+    assert page.locator(".result").count() == min(count, 10)
+    for categories in page.locator(".result .meta").all_inner_texts():
         assert value in categories
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.locator(".active-filters .chip").click()  # type: ignore[attr-defined]
-    assert "category" not in query_of(page.url)  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.locator(".active-filters .chip").click()
+    assert "category" not in query_of(page.url)
 
 
 def test_open_a_post_from_the_results(watched: Watched, site: str) -> None:
     page = watched.page
     search_for(page, site, "莫斯科模式")
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.locator(".result-title a").first.click()  # type: ignore[attr-defined]
-    assert urlsplit(page.url).path == f"/post/{SEED}"  # type: ignore[attr-defined]
-    assert page.locator("h1").inner_text() == SEED_TITLE  # type: ignore[attr-defined]
-    marks = page.locator(".post-body mark").all_inner_texts()  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.locator(".result-title a").first.click()
+    assert urlsplit(page.url).path == f"/post/{SEED}"
+    assert page.locator("h1").inner_text() == SEED_TITLE
+    marks = page.locator(".post-body mark").all_inner_texts()
     assert marks and set(marks) == {"莫斯科模式"}
-    assert page.locator("aside.related li").count() == 5  # type: ignore[attr-defined]
+    assert page.locator("aside.related li").count() == 5
 
 
 def test_autocomplete_suggests_titles(watched: Watched, site: str) -> None:
     page = watched.page
-    page.goto(site + "/")  # type: ignore[attr-defined]
-    box = page.locator("#q")  # type: ignore[attr-defined]
+    page.goto(site + "/")
+    box = page.locator("#q")
     box.press_sequentially("经济", delay=30)
-    options = page.locator("#q-suggestions [role=option]")  # type: ignore[attr-defined]
+    options = page.locator("#q-suggestions [role=option]")
     options.first.wait_for(state="visible")
     assert box.get_attribute("aria-expanded") == "true"
     titles = options.all_inner_texts()
@@ -175,48 +188,48 @@ def test_autocomplete_suggests_titles(watched: Watched, site: str) -> None:
     assert box.get_attribute("aria-activedescendant") == "q-suggestion-0"
     assert options.first.get_attribute("aria-selected") == "true"
     box.press("Escape")
-    assert page.locator("#q-suggestions").is_hidden()  # type: ignore[attr-defined]
+    assert page.locator("#q-suggestions").is_hidden()
     box.press("ArrowDown")
     box.press("ArrowDown")
-    with page.expect_navigation():  # type: ignore[attr-defined]
+    with page.expect_navigation():
         box.press("Enter")
-    assert query_of(page.url)["q"] == [titles[0]]  # type: ignore[attr-defined]
-    assert page.locator(".result").count() >= 1  # type: ignore[attr-defined]
+    assert query_of(page.url)["q"] == [titles[0]]
+    assert page.locator(".result").count() >= 1
 
 
 def test_slash_focuses_the_search_box(watched: Watched, site: str) -> None:
     page = watched.page
-    page.goto(f"{site}/post/{SEED}")  # type: ignore[attr-defined]
-    page.locator("body").click(position={"x": 5, "y": 400})  # type: ignore[attr-defined]
-    page.keyboard.press("/")  # type: ignore[attr-defined]
-    assert page.evaluate("document.activeElement.id") == "q"  # type: ignore[attr-defined]
-    assert page.input_value("#q") == ""  # type: ignore[attr-defined]  # the "/" was not typed
+    page.goto(f"{site}/post/{SEED}")
+    page.locator("body").click(position={"x": 5, "y": 400})
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    assert page.input_value("#q") == ""  # the "/" was not typed
 
 
 @pytest.mark.parametrize("query", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])
 def test_hostile_queries_run_no_script(watched: Watched, site: str, query: str) -> None:
     page = watched.page
     search_for(page, site, query)
-    assert page.input_value("#q") == query  # type: ignore[attr-defined]
-    page.goto(f"{site}/post/{SEED}?q={quote(query)}")  # type: ignore[attr-defined]
-    page.goto(f"{site}/post/{quote(query)}")  # type: ignore[attr-defined]
-    assert page.locator("h1").inner_text() == "页面不存在"  # type: ignore[attr-defined]
-    page.wait_for_timeout(200)  # type: ignore[attr-defined]  # let a stray onerror fire, if any
+    assert page.input_value("#q") == query
+    page.goto(f"{site}/post/{SEED}?q={quote(query)}")
+    page.goto(f"{site}/post/{quote(query)}")
+    assert page.locator("h1").inner_text() == "页面不存在"
+    page.wait_for_timeout(200)  # let a stray onerror fire, if any
     # the fixture asserts that no dialog opened
 
 
 def test_hostile_post_runs_no_script(watched: Watched, site: str) -> None:
     page = watched.page
-    page.goto(f"{site}/post/{HOSTILE_POST}?q=海狸鼠测试词")  # type: ignore[attr-defined]
-    assert "恶意标题" in page.locator("h1").inner_text()  # type: ignore[attr-defined]
-    assert page.locator(".post-body mark").count() == 2  # type: ignore[attr-defined]
-    page.locator(".post-body a", has_text="好链接").hover()  # type: ignore[attr-defined]
-    page.wait_for_timeout(200)  # type: ignore[attr-defined]
-    assert page.locator(".post-body script, .post-body iframe, .post-body form").count() == 0  # type: ignore[attr-defined]
+    page.goto(f"{site}/post/{HOSTILE_POST}?q=海狸鼠测试词")
+    assert "恶意标题" in page.locator("h1").inner_text()
+    assert page.locator(".post-body mark").count() == 2
+    page.locator(".post-body a", has_text="好链接").hover()
+    page.wait_for_timeout(200)
+    assert page.locator(".post-body script, .post-body iframe, .post-body form").count() == 0
 
 
-def test_phone_layout_has_no_horizontal_scroll(browser: object, site: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")  # type: ignore[attr-defined]
+def test_phone_layout_has_no_horizontal_scroll(browser: Browser, site: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
     try:
         page = context.new_page()
         for path in ("/?q=经济&category=经济", f"/post/{SEED}?q=莫斯科模式", "/"):
@@ -226,9 +239,9 @@ def test_phone_layout_has_no_horizontal_scroll(browser: object, site: str) -> No
         context.close()
 
 
-def test_the_watch_sees_dialogs_and_csp_blocks_injected_markup(browser: object, site: str) -> None:
+def test_the_watch_sees_dialogs_and_csp_blocks_injected_markup(browser: Browser, site: str) -> None:
     """The harness works: a dialog is seen, and markup injected past the sanitizer still cannot run."""
-    context = browser.new_context()  # type: ignore[attr-defined]
+    context = browser.new_context()
     try:
         page = context.new_page()
         watch = Watched(page)

@@ -114,8 +114,21 @@ def test_a_plain_pip_install_works_from_outside_the_checkout(tmp_path: Path) -> 
     """
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
-        check=True, cwd=tmp_path, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -140,7 +153,10 @@ def test_a_plain_pip_install_works_from_outside_the_checkout(tmp_path: Path) -> 
     ).stdout
     assert str(venv) in where
     demo = subprocess.run(
-        [command, "demo", "--index", str(tmp_path / "index"), "--no-serve"], capture_output=True, text=True, cwd=tmp_path
+        [command, "demo", "--index", str(tmp_path / "index"), "--no-serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert demo.returncode == 0, demo.stderr
     assert "35 added" in demo.stdout

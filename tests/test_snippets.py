@@ -67,7 +67,7 @@ def assert_consistent(snippet: Snippet) -> None:
     """Spans, text and HTML agree, and the text has no stray whitespace."""
     spans = snippet.spans
     assert all(0 <= start < end <= len(snippet.text) for start, end in spans)
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:])), "sorted, apart, not touching"
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False)), "sorted, apart, not touching"
     assert marked(snippet) == [snippet.text[start:end] for start, end in spans]
     unmarked = snippet.html.replace("<mark>", "").replace("</mark>", "")
     assert html.unescape(unmarked) == snippet.text
