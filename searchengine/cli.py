@@ -319,13 +319,13 @@ def serve(index: Path, host: str, port: int, threads: int, web_workers: int) -> 
 @click.option("--no-serve", is_flag=True, help="Only build the index.")
 def demo(index: Path, host: str, port: int, no_serve: bool) -> None:
     """Index the bundled sample posts into --index, then serve them."""
-    from searchengine.errors import IncompatibleIndexError
+    from searchengine.errors import IncompatibleIndexError, IndexDamagedError
     from searchengine.indexer import BuildOptions, build_index
 
     try:
         try:
             report = build_index(SAMPLE_POSTS, index, BuildOptions())
-        except IncompatibleIndexError as error:  # an index from an older version: the demo owns it
+        except (IncompatibleIndexError, IndexDamagedError) as error:  # old or damaged: the demo owns it
             click.echo(f"{error}; rebuilding", err=True)
             report = build_index(SAMPLE_POSTS, index, BuildOptions(rebuild=True))
     except SearchEngineError as error:
