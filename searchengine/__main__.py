@@ -1,5 +1,34 @@
-"""``python -m searchengine`` runs the ``searchengine`` command."""
+"""The ``searchengine`` command's entry point (also ``python -m searchengine``).
 
-from searchengine.cli import main
+Ctrl-C must never show a traceback, even while the command is still
+importing its modules: the first thing :func:`run` does is to make Ctrl-C
+end the process with one line and exit status 130. A build replaces this
+with its own handling while it runs (it stops its workers and says that
+nothing was committed), and ``serve`` with its server's.
+"""
 
-main(prog_name="searchengine")
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    sys.stderr.write("interrupted\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def run() -> None:
+    """Run the command line."""
+    signal.signal(signal.SIGINT, _interrupted)
+    from searchengine.cli import main
+
+    main(prog_name="searchengine")
+
+
+if __name__ == "__main__":
+    run()

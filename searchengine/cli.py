@@ -21,11 +21,11 @@ from typing import Any
 import click
 
 from searchengine import __version__
+from searchengine.__main__ import EXIT_INTERRUPTED
 from searchengine.errors import SearchEngineError
 from searchengine.settings import SETTINGS, env_name, setting
 
 EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
 SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
 
 

@@ -96,6 +96,19 @@ def test_ctrl_c_twice_stops_the_build_with_one_line(sample_posts: Path, tmp_path
         SearchEngine(index)
 
 
+def test_ctrl_c_while_a_command_starts_is_one_line(sample_posts: Path, tmp_path: Path) -> None:
+    """Before the build's own handling (while modules load), Ctrl-C still ends in one line."""
+    build = _cli("index", sample_posts, "--index", tmp_path / "index", "--quiet", cwd=tmp_path)
+    time.sleep(0.3)  # the command is loading its modules; any moment gives the same outcome
+    os.killpg(build.pid, signal.SIGINT)
+    _, stderr = build.communicate(timeout=30)
+    if build.returncode == 0:
+        pytest.skip("the build finished before the signal arrived")
+    assert build.returncode == 130, stderr
+    _one_line_error(stderr)
+    assert stderr.startswith("interrupted")
+
+
 # --- poison posts -------------------------------------------------------------------
 
 
