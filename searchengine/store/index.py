@@ -296,7 +296,7 @@ class IndexFolder:
         return {name: previous.get(name) or digest(self.path / name) for name in names}
 
 
-class _ClosingStorage(FileStorage):  # type: ignore[misc]
+class _ClosingStorage(FileStorage):
     """A FileStorage that remembers the files it opens, so that they can be closed.
 
     whoosh's ``TOC.read`` leaves its file open when the table of contents
