@@ -302,12 +302,24 @@ def check(index: Path) -> None:
 @_option("port", type=int)
 @_option("threads", type=int)
 @_option("web_workers", "--workers", type=int)
-def serve(index: Path, host: str, port: int, threads: int, web_workers: int) -> None:
+@_option("connection_limit", type=int)
+@_option("header_timeout", type=float)
+def serve(
+    index: Path, host: str, port: int, threads: int, web_workers: int, connection_limit: int, header_timeout: float
+) -> None:
     """Serve the search page and JSON API with a production WSGI server."""
     from searchengine.web.server import serve as run_server
 
     try:
-        run_server(index, host=host, port=port, threads=threads, workers=web_workers)
+        run_server(
+            index,
+            host=host,
+            port=port,
+            threads=threads,
+            workers=web_workers,
+            connection_limit=connection_limit,
+            header_timeout=header_timeout,
+        )
     except SearchEngineError as error:
         raise _fail(error) from None
 

@@ -64,10 +64,10 @@ class _Snapshot:
 def _release(reader: Any) -> None:
     """Close a view's files and return its memory, once nothing uses the view any more.
 
-    A view is tens of megabytes (whoosh copies segment files into memory) and
-    each is made by whichever server thread first notices a new generation;
-    without trimming, the C allocator keeps the freed memory in that thread's
-    arena, and a server grows by a view per arena with each index update.
+    A view is tens of megabytes (whoosh copies segment files into memory),
+    made by whichever thread first noticed its generation; glibc keeps what
+    it frees in that thread's heap unless asked to trim. (``searchengine
+    serve`` also has large blocks mapped apart: see ``web/server.py``.)
     """
     if not getattr(reader, "is_closed", False):  # (unless someone closed the view already)
         reader.close()
@@ -79,7 +79,7 @@ def _heap_trimmer() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim`` (returns the free memory of every arena to the system); None elsewhere."""
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no C library by that name, or no such function
         return None
     return trim
 

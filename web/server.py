@@ -1,57 +1,68 @@
 """Serving the app with waitress, a production WSGI server (never Flask's dev server).
 
 :func:`serve` is what ``searchengine serve`` and ``searchengine demo`` run.
-:func:`running` starts ``searchengine serve`` in a child process on a free
-port and stops it afterwards; the browser tests, the screenshot script and
-the load test use it so that they exercise exactly what users run.
+
+Slow clients are shed. waitress buffers each request until it is complete,
+so a slow client costs no thread, but it holds one of the process's
+``connection_limit`` connections, and waitress only closes connections that
+go *silent* (``channel_timeout``): a client that sends one header line every
+few seconds would hold its connection for ever. :class:`_Server` adds a
+deadline: a connection must deliver the complete headers of a request within
+``header_timeout`` seconds of the request's first byte (of its acceptance,
+for the first request of a connection), or it is closed. Idle keep-alive
+connections between requests are not affected.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import resource
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import waitress
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
 
 from searchengine.engine import SearchEngine
-from searchengine.settings import setting
+from searchengine.errors import ParameterError
+from searchengine.settings import env_name, setting
 
-__all__ = ["serve", "running", "Running", "free_port", "CHROMIUM", "CHROMIUM_ARGS"]
+__all__ = ["serve"]
 
-#: Debian's Chromium, which the browser tests and the screenshot script drive
-#: through Playwright (a test tool's own browser download does not work here).
-CHROMIUM = Path("/usr/bin/chromium")
-#: Headless, and quiet: without the background-networking flags Chromium keeps
-#: trying to reach Google's hosts, which a closed network refuses.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: Seconds a connection may stay silent between requests (waitress's ``channel_timeout``).
+IDLE_TIMEOUT = 60
+#: Open files a worker keeps for other things than connections (index files, pipes, logs).
+_SPARE_FILES = 256
+#: Connections the kernel queues for the workers to accept (``listen()``'s backlog).
+_BACKLOG = 1024
+#: Allocations of this many bytes or more get a memory mapping of their own (see _map_large_blocks_apart).
+_LARGE_BLOCK = 1 << 20
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+_LOG = logging.getLogger("waitress")
 
 
-@dataclass(frozen=True)
-class Running:
-    """A server started by :func:`running`: its base URL and process id."""
-
-    url: str
-    pid: int
-
-
-def serve(index_dir: Path | str, *, host: str, port: int, threads: int, workers: int = 1) -> None:
+def serve(
+    index_dir: Path | str,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int = 1,
+    connection_limit: int | None = None,
+    header_timeout: float | None = None,
+) -> None:
     """Serve the index at ``index_dir`` on ``host:port``.
 
     ``workers`` processes (0: one per core) share one listening socket, each
@@ -60,40 +71,210 @@ def serve(index_dir: Path | str, *, host: str, port: int, threads: int, workers:
     index is checked once before listening: a missing index raises
     :class:`~searchengine.errors.IndexMissingError` (the CLI prints it as one
     line). Each worker follows later builds of the index without a restart.
-    Blocks until interrupted.
+
+    Each worker holds at most ``connection_limit`` connections and closes
+    those that take more than ``header_timeout`` seconds to send a request's
+    headers (both default to their settings). A worker at its limit stops
+    accepting until some of its connections close; meanwhile new connections
+    wait in the listening socket's queue (1,024 deep), taken by whichever
+    worker has room. Blocks until interrupted.
     """
+    connection_limit = setting("connection_limit") if connection_limit is None else connection_limit
+    header_timeout = setting("header_timeout") if header_timeout is None else header_timeout
+    if connection_limit < 1:
+        raise ParameterError(
+            f"connection_limit ({env_name('connection_limit')}) must be at least 1, not {connection_limit}"
+        )
+    if not header_timeout > 0:
+        raise ParameterError(f"header_timeout ({env_name('header_timeout')}) must be more than 0, not {header_timeout}")
     SearchEngine(index_dir, timezone=setting("timezone"))  # fail now, not in every worker
     workers = workers if workers > 0 else (os.cpu_count() or 1)
     _log_to_stderr()
+    limits = _Limits(_open_files_for(connection_limit), header_timeout)  # before forking: workers inherit it
     if workers == 1:
-        _serve_one(index_dir, threads, host=host, port=port)
+        _serve_one(index_dir, threads, limits, host=host, port=port)
         return
-    listener = socket.create_server((host, port), backlog=1024)
-    logging.getLogger("waitress").info("Serving on http://%s:%s with %d processes", host, port, workers)
-    _Supervisor(lambda: _serve_one(index_dir, threads, sockets=[listener]), workers).run()
+    listener = _listen(host, port)
+    _LOG.info("Serving on http://%s:%s with %d processes", host, port, workers)
+    _Supervisor(lambda: _serve_one(index_dir, threads, limits, sockets=[listener]), workers).run()
 
 
-def _serve_one(index_dir: Path | str, threads: int, **where: object) -> None:
+class _Limits(NamedTuple):
+    """What each worker process allows its clients."""
+
+    connection_limit: int
+    header_timeout: float
+
+
+def _serve_one(index_dir: Path | str, threads: int, limits: _Limits, **where: Any) -> None:
     """One waitress server over its own engine (file handles are never shared across a fork)."""
-    import waitress
-
     from searchengine.web import create_app
 
+    _map_large_blocks_apart()
     engine = SearchEngine(index_dir, timezone=setting("timezone"))
     app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir)})
     waitress.serve(
         app,
+        _server=partial(_create_server, header_timeout=limits.header_timeout),  # waitress.serve's server maker
         threads=threads,
         ident="searchengine",
         asyncore_use_poll=True,  # no select() limit on open sockets
-        connection_limit=max(100, threads * 16),
-        channel_timeout=60,
+        connection_limit=limits.connection_limit,
+        channel_timeout=IDLE_TIMEOUT,
+        cleanup_interval=1,  # how often maintenance looks for connections past a deadline
         **where,
     )
 
 
+def _create_server(application: Any, *, header_timeout: float, host: str = "", port: int = 0, **kw: Any) -> _Server:
+    """``waitress.create_server`` for one listening socket, making our :class:`_Server`.
+
+    (``waitress.serve`` takes it as ``_server``.) Listens on ``host:port``
+    unless given ``sockets=[listener]``.
+    """
+    sockets = kw.pop("sockets", None) or [_listen(host, port)]
+    [listener] = sockets
+    adj = Adjustments(sockets=sockets, **kw)
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(adj.threads)
+    return _Server(
+        application,
+        map={},
+        _sock=listener,
+        bind_socket=False,
+        sockinfo=(listener.family, listener.type, listener.proto, listener.getsockname()),
+        dispatcher=dispatcher,
+        adj=adj,
+        header_timeout=header_timeout,
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket; its queue holds the connections no worker has taken yet."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=_BACKLOG)
+
+
+def _map_large_blocks_apart() -> None:
+    """Have glibc give every large allocation a mapping of its own, returned to the system when freed.
+
+    An index view holds tens of megabytes in large blocks (whoosh copies
+    segment files into memory), and a worker opens one per index update.
+    glibc maps large blocks apart at first, but raises that size limit each
+    time such a block is freed (up to 32 MB); from then on views come from
+    the heaps of the threads that open them, and a replaced view's memory
+    mostly stays with the process. A fixed limit (glibc's M_MMAP_THRESHOLD)
+    stops that growth. Nothing happens without glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # no C library by that name, or no such function
+        return
+    mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
+
+
+def _open_files_for(connections: int) -> int:
+    """Let this process open enough files for ``connections``; the connection limit that fits.
+
+    Without this, a limit above the open-file limit makes ``accept()`` fail
+    with EMFILE, which waitress logs and retries in a busy loop.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        fits = max(soft - _SPARE_FILES, 1)
+        _LOG.warning(
+            "connection limit lowered from %d to %d: this process may open %d files (ulimit -n)",
+            connections,
+            fits,
+            soft,
+        )
+        return fits
+    return connections
+
+
+class _HeaderClock:
+    """Since when a connection has been waiting for the headers of a request (None: it is not)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self, started: float | None) -> None:
+        self.started = started
+
+
+class _Request(HTTPRequestParser):
+    """A request being received, which stops its connection's header clock once its headers are in."""
+
+    def __init__(self, adj: Adjustments, clock: _HeaderClock) -> None:
+        super().__init__(adj)
+        self._clock = clock
+
+    def received(self, data: bytes) -> int:
+        if self._clock.started is None and not self.headers_finished:
+            self._clock.started = time.time()  # the first byte of a request on a kept-alive connection
+        consumed: int = super().received(data)
+        # Blank lines between requests make "empty" requests: they do not stop the clock.
+        if (self.headers_finished or self.completed) and not self.empty:
+            self._clock.started = None
+        return consumed
+
+
+class _Channel(HTTPChannel):
+    """waitress's connection, with a clock on the headers of the request being received.
+
+    waitress makes each request with ``self.parser_class(adj)`` on its first
+    byte (in the server's main thread); ours share the channel's clock. The
+    clock of a new connection runs from its acceptance: a client that
+    connects and says nothing is shed like one that talks slowly.
+    """
+
+    def __init__(self, server: _Server, sock: socket.socket, addr: Any, adj: Adjustments, map: Any = None) -> None:
+        self.header_clock = _HeaderClock(time.time())
+        self.parser_class = partial(_Request, clock=self.header_clock)
+        super().__init__(server, sock, addr, adj, map=map)
+
+
+class _Server(TcpWSGIServer):
+    """waitress's server, which also closes connections past their header deadline."""
+
+    channel_class = _Channel
+
+    def __init__(self, application: Any, *, header_timeout: float, **kw: Any) -> None:
+        self.header_timeout = header_timeout
+        super().__init__(application, **kw)
+
+    def maintenance(self, now: float) -> None:
+        """Close silent connections (waitress) and those whose request headers are late (ours).
+
+        Runs in the main thread every ``cleanup_interval`` seconds (1); a
+        channel marked ``will_close`` is closed by the event loop on its next turn.
+        """
+        super().maintenance(now)
+        cutoff = now - self.header_timeout
+        late = 0
+        for channel in self.active_channels.values():
+            started = channel.header_clock.started
+            if started is not None and started < cutoff and not channel.requests and not channel.will_close:
+                channel.will_close = True
+                late += 1
+        if late:
+            self.pull_trigger()  # wake the event loop to close them now, not after its next timeout
+            _LOG.info("closed %d connections that sent no complete request headers in %g s", late, self.header_timeout)
+
+
 class _Supervisor:
-    """Forks the worker processes, replaces any that dies, stops them all on a signal."""
+    """Forks the worker processes, replaces any that dies, stops them all on a signal.
+
+    A stop signal that comes while a worker is being forked must neither miss
+    the new worker (it would outlive the supervisor, holding the port) nor
+    reach the worker before it has given up the supervisor's signal handlers
+    (it would then ignore it): the stop signals are held back across the fork.
+    """
+
+    STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
     def __init__(self, target: Callable[[], None], count: int) -> None:
         self.target, self.count = target, count
@@ -101,7 +282,7 @@ class _Supervisor:
         self.stopping = False
 
     def run(self) -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in self.STOP_SIGNALS:
             signal.signal(signum, self._stop)
         for _ in range(self.count):
             self._fork()
@@ -119,15 +300,24 @@ class _Supervisor:
                 self._fork()
 
     def _fork(self) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, signal.SIG_DFL)
-            try:
-                self.target()
-            finally:
-                os._exit(0)
-        self.children.add(pid)
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.STOP_SIGNALS)
+        try:
+            if self.stopping:
+                return
+            pid = os.fork()
+            if pid == 0:  # the worker
+                for signum in self.STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, self.STOP_SIGNALS)
+                try:
+                    self.target()
+                finally:
+                    os._exit(0)
+            self.children.add(pid)
+            if self.stopping:  # a stop signal was already on its way when this fork began
+                os.kill(pid, signal.SIGTERM)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.STOP_SIGNALS)
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True
@@ -147,67 +337,3 @@ def _log_to_stderr() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # waitress.serve() also configures the root logger
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running(
-    index_dir: Path | str,
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    threads: int | None = None,
-    timeout: float = 60.0,
-    log: Path | None = None,
-) -> Iterator[Running]:
-    """Run ``searchengine serve`` over ``index_dir`` in a child process; yield its URL and pid.
-
-    Waits until the server accepts connections; raises RuntimeError with the
-    server's own output if it exits first or does not start within
-    ``timeout`` seconds. The server's output goes to ``log`` if given. The
-    server is stopped when the block ends.
-    """
-    port = port or free_port(host)
-    command = [sys.executable, "-m", "searchengine", "serve", "--index", str(Path(index_dir).resolve()), "--host", host, "--port", str(port)]
-    if threads:
-        command += ["--threads", str(threads)]
-    with open(log, "w+b") if log else tempfile.TemporaryFile() as output:
-        # Run from a neutral folder: from a checkout, `python -m` would import
-        # the source tree instead of the installed package.
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=os.environ.copy(), cwd=tempfile.gettempdir()
-        )
-        try:
-            _wait_until_listening(process, host, port, timeout, output)
-            yield Running(f"http://{host}:{port}", process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_listening(process: subprocess.Popen, host: str, port: int, timeout: float, output: object) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"searchengine serve exited with status {process.returncode}: {_read(output)}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"searchengine serve did not listen on {host}:{port} within {timeout:.0f} s: {_read(output)}")
-
-
-def _read(output: object) -> str:
-    output.seek(0)  # type: ignore[attr-defined]
-    return output.read().decode("utf-8", "replace").strip()  # type: ignore[attr-defined]
