@@ -74,6 +74,10 @@ import searchengine
 from searchengine.settings import SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the test tooling: servers, processes
+from tooling import children as child_processes  # noqa: E402
+from tooling import running  # noqa: E402
+
 SHARED = Path(os.environ.get("SEARCHENGINE_SHARED", REPO.parent / "shared"))
 SAMPLES = Path(searchengine.__file__).parent / "sample_posts"
 MEMORY_GROWTH = REPO / "scripts" / "memory_growth.py"
@@ -336,21 +340,8 @@ def kill_group(pid: int) -> None:
 
 
 def children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (from /proc/<pid>/task/*/children, else by scanning /proc)."""
-    found: set[int] = set()
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found.update(int(child) for child in (task / "children").read_text().split())
-        return sorted(found)
-    except OSError:
-        pass
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                found.add(int(proc.name))
-        except (OSError, IndexError):
-            continue
-    return sorted(found)
+    """The child processes of ``pid``, in order."""
+    return sorted(child_processes(pid))
 
 
 def alive(pid: int) -> bool:
@@ -1125,12 +1116,6 @@ def fault_slow_clients(battery: Battery, index: Path) -> None:
     missing = [name for name in ("header_timeout", "connection_limit") if name not in SETTINGS]
     if missing:
         battery.skip(f"slow clients: the server has no {' or '.join(missing)} setting yet")
-        return
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from tooling import running
-    except ImportError as exc:
-        battery.skip(f"slow clients: tests/tooling.py cannot be imported ({exc})")
         return
     settings = {
         "SEARCHENGINE_HEADER_TIMEOUT": "2",
