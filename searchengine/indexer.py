@@ -198,8 +198,11 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
     """Decide which posts to read, and delete the indexed posts gone from disk."""
     jobs: list[_Job] = []
     seen: set[str] = set()
-    on_error = report.failed.append
-    for path in documents.walk_posts(root, on_error=lambda err: on_error(str(err)), follow_outside=follow_outside):
+
+    def report_error(error: DocumentError) -> None:
+        report.failed.append(str(error))
+
+    for path in documents.walk_posts(root, on_error=report_error, follow_outside=follow_outside):
         post_id = path.relative_to(root).as_posix()
         seen.add(post_id)
         report.posts += 1

@@ -381,18 +381,12 @@ def plain_words(query: str) -> list[str]:
 
     A quoted phrase gives its space-separated parts.
     """
-    items = _scan(_clean(query, []), [])
-    return [
-        word
-        for item in items
-        if not _is_or(item) and not item.negated and item.field is None
-        for word in item.text.split()
-    ]
+    return _plain_words(_items(query))
 
 
 def has_phrase(query: str) -> bool:
     """True when ``query`` holds a quoted phrase (which only matches exactly)."""
-    return any(item.quoted for item in _scan(_clean(query, []), []))
+    return any(item.quoted for item in _items(query))
 
 
 def broader_queries(query: str, limit: int = 3) -> list[str]:
@@ -401,14 +395,28 @@ def broader_queries(query: str, limit: int = 3) -> list[str]:
     Without its quotes, then (for several words) each of its first ``limit``
     plain words alone; the library decides what they match.
     """
+    items = _items(query)
     found: list[str] = []
-    if has_phrase(query):
-        items = _scan(_clean(query, []), [])
+    if any(item.quoted for item in items):
         found.append(" ".join(_unquoted(item) for item in items))
-    words = plain_words(query)
+    words = _plain_words(items)
     if len(words) > 1:
         found.extend(word for word in dict.fromkeys(words[:limit]) if word not in found)
     return found[: limit + 1]
+
+
+def _items(query: str) -> list[_Item]:
+    """The query's items as the parser sees them (its hints are not needed here)."""
+    return _scan(_clean(query, []), [])
+
+
+def _plain_words(items: list[_Item]) -> list[str]:
+    return [
+        word
+        for item in items
+        if not _is_or(item) and not item.negated and item.field is None
+        for word in item.text.split()
+    ]
 
 
 def _unquoted(item: _Item) -> str:

@@ -91,8 +91,8 @@ class IndexFolder:
 
     def settings(self) -> AnalysisSettings:
         """The analysis settings of the newest generation, checked usable by this code."""
-        _, settings = self._open()
-        return settings
+        _, manifest = self._open()
+        return manifest.settings
 
     def open_view(self, timezone: str) -> IndexView:
         """A view of the newest generation, for searching.
@@ -101,23 +101,23 @@ class IndexFolder:
         FileNotFoundError when a build replaced the generation while it was
         being opened (the caller retries).
         """
-        toc, settings = self._open()
-        reader = FileIndex._reader(self._storage, toc.schema, toc.segments, toc.generation)
-        return IndexView(reader, toc.generation, settings, timezone, self.latest_generation)
+        return self._view(*self._open(), timezone)
 
-    def _open(self) -> tuple[TOC, AnalysisSettings]:
-        """The newest generation's table of contents and settings, checked usable by this code."""
+    def _view(self, toc: TOC, manifest: Manifest, timezone: str) -> IndexView:
+        reader = FileIndex._reader(self._storage, toc.schema, toc.segments, toc.generation)
+        return IndexView(reader, toc.generation, manifest.settings, timezone, self.latest_generation)
+
+    def _open(self) -> tuple[TOC, Manifest]:
+        """The newest generation's table of contents and manifest, checked usable by this code."""
         generation = self.latest_generation()
         if generation < 0:
             raise self._missing()
         manifest = self._manifest(generation)
         if manifest is None:
             return self._unmanifested(generation)
-        toc = self._read_toc()
-        if toc.generation != generation:
-            raise FileNotFoundError(f"generation {generation} was replaced")  # a commit meanwhile: retry
+        toc = self._read_toc(generation)  # FileNotFoundError when a commit replaced it meanwhile: retry
         if schema_signature(toc.schema) != schema_signature(build_schema()):
-            raise IncompatibleIndexError(f"index {self.path}: was built by another version of searchengine; {_REBUILD}")
+            raise self._other_version()
         listed = tuple(segment.segment_id() for segment in toc.segments)
         if listed != manifest.segments:
             raise self._damaged(f"{_toc_name(generation)} does not list the segments its manifest does")
@@ -130,10 +130,8 @@ class IndexFolder:
         settings = manifest.settings
         problems = settings.differences(AnalysisSettings(user_dict=settings.user_dict))
         if problems:
-            raise IncompatibleIndexError(
-                f"index {self.path}: built with other analysis settings ({'; '.join(problems)}); {_REBUILD}"
-            )
-        return toc, settings
+            raise self._other_settings(problems)
+        return toc, manifest
 
     def _unmanifested(self, generation: int) -> Any:
         """Why a generation without a manifest is no usable index (it always raises)."""
@@ -141,13 +139,8 @@ class IndexFolder:
             raise self._missing()
         if self.latest_generation() != generation:
             raise FileNotFoundError(f"generation {generation} was replaced")  # a commit meanwhile: retry
-        try:
-            _read_toc(self.path, generation)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # whoosh raises many kinds for a broken table of contents
-            raise self._damaged(f"{_toc_name(generation)} cannot be read ({type(exc).__name__})") from None
-        raise IncompatibleIndexError(f"index {self.path}: was built by another version of searchengine; {_REBUILD}")
+        self._read_toc(generation)  # damaged, or readable and of another version
+        raise self._other_version()
 
     def _missing(self) -> IndexMissingError:
         return IndexMissingError(
@@ -158,13 +151,21 @@ class IndexFolder:
         repair = f"searchengine index POSTS_DIR --index {self.path} --rebuild"
         return IndexDamagedError(f"index at {self.path} is damaged ({reason}): run `{repair}`")
 
-    def _read_toc(self) -> TOC:
+    def _other_version(self) -> IncompatibleIndexError:
+        return IncompatibleIndexError(f"index {self.path}: was built by another version of searchengine; {_REBUILD}")
+
+    def _other_settings(self, problems: list[str]) -> IncompatibleIndexError:
+        return IncompatibleIndexError(
+            f"index {self.path}: built with other analysis settings ({'; '.join(problems)}); {_REBUILD}"
+        )
+
+    def _read_toc(self, generation: int) -> TOC:
         try:
-            return _read_toc(self.path)
+            return _read_toc(self.path, generation)
         except FileNotFoundError:
             raise  # a generation replaced while opening it: the caller retries
         except Exception as exc:  # whoosh raises many kinds for a broken table of contents
-            raise self._damaged(f"its table of contents cannot be read ({type(exc).__name__})") from None
+            raise self._damaged(f"{_toc_name(generation)} cannot be read ({type(exc).__name__})") from None
 
     def _manifest(self, generation: int) -> Manifest | None:
         try:
@@ -178,13 +179,11 @@ class IndexFolder:
         Returns what is wrong (empty when nothing); raises only when there is no index.
         """
         try:
-            generation = self.latest_generation()
-            view = self.open_view("UTC")
+            toc, manifest = self._open()
         except (IndexDamagedError, IncompatibleIndexError) as exc:
             return [str(exc)]
-        manifest = self._manifest(generation)
-        assert manifest is not None
         problems = verify_files(self.path, manifest.files, thorough=True)
+        view = self._view(toc, manifest, "UTC")
         try:
             for docnum in range(view.size):
                 view.stored(docnum)
@@ -245,27 +244,26 @@ class IndexFolder:
             ) from None
 
     def _start(self, settings: AnalysisSettings, rebuild: bool) -> IndexWriter:
-        fresh = False
+        manifest: Manifest | None = None
         try:
-            _, indexed = self._open()
+            _, manifest = self._open()
         except IndexMissingError:
-            fresh = True
+            pass
         except (IncompatibleIndexError, IndexDamagedError):
             if not rebuild:
-                raise
-            fresh = True  # unreadable: nothing to keep, start afresh
+                raise  # unreadable: only a rebuild starts afresh
         else:
-            problems = indexed.differences(settings)
+            problems = manifest.settings.differences(settings)
             if problems and not rebuild:
-                raise IncompatibleIndexError(
-                    f"index {self.path}: built with other analysis settings ({'; '.join(problems)}); {_REBUILD}"
-                )
-        if fresh:
+                raise self._other_settings(problems)
+        if manifest is None:
             ix = self._storage.create_index(build_schema(), INDEX_NAME)
         else:
             ix = self._storage.open_index(INDEX_NAME)
         self.remove_leftovers()
-        return IndexWriter(self, ix, settings, rebuild=rebuild or fresh)
+        # The checksums of files carried over: a rebuild carries none over.
+        previous = manifest.files if manifest is not None and not rebuild else None
+        return IndexWriter(self, ix, settings, previous)
 
     def remove_leftovers(self) -> None:
         """Remove what no committed generation references: files of killed or failed builds.
@@ -331,15 +329,24 @@ def _toc_name(generation: int) -> str:
 class IndexWriter:
     """One build's changes: new segments and deleted documents, committed together.
 
-    Made by :meth:`IndexFolder.writer`. ``posts`` maps each indexed post id to
-    its document number and recorded state (empty for a rebuild).
+    Made by :meth:`IndexFolder.writer`. ``previous`` holds the checksums of
+    the committed generation's files, None for a rebuild (which keeps none of
+    them). ``posts`` maps each indexed post id to its document number and
+    recorded state (empty for a rebuild).
     """
 
-    def __init__(self, folder: IndexFolder, ix: FileIndex, settings: AnalysisSettings, *, rebuild: bool) -> None:
+    def __init__(
+        self,
+        folder: IndexFolder,
+        ix: FileIndex,
+        settings: AnalysisSettings,
+        previous: dict[str, tuple[int, int]] | None,
+    ) -> None:
         self.folder = folder
         self.settings = settings
-        self.rebuild = rebuild
-        self.posts = {} if rebuild else _indexed_posts(ix)
+        self.rebuild = previous is None
+        self._previous = previous or {}
+        self.posts = {} if self.rebuild else _indexed_posts(ix)
         self.documents = ix.doc_count()
         self.committed = False
         self._ix = ix
@@ -379,7 +386,7 @@ class IndexWriter:
                 generation=writer.generation,
                 settings=self.settings,
                 segments=tuple(segment.segment_id() for segment in segments),
-                files=self.folder._digests(segments, self._previous_files()),
+                files=self.folder._digests(segments, self._previous),
             )
             write_manifest(self.folder.path, INDEX_NAME, manifest)
             writer._commit_toc(segments)
@@ -390,13 +397,6 @@ class IndexWriter:
         self.folder.remove_leftovers()  # the replaced generation's manifest
         self.committed = True
         self.documents = sum(s.doc_count() for s in segments)
-
-    def _previous_files(self) -> dict[str, tuple[int, int]]:
-        """The checksums the last committed generation recorded (none after a rebuild)."""
-        if self.rebuild:
-            return {}
-        manifest = self.folder._manifest(self.folder.latest_generation())
-        return manifest.files if manifest is not None else {}
 
     def cancel(self) -> None:
         """Remove every file this build wrote; the committed generation is untouched."""
