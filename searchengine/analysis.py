@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 #: Bump when tokens change for the same text: old indexes must be rebuilt.
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 
 #: Marks the first character of a run in the character layer.
 RUN_START = "^"

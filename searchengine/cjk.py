@@ -1,8 +1,12 @@
-"""The characters of Chinese, Japanese and Korean text: one table, two questions.
+"""The characters of Chinese, Japanese and Korean text: one table, three questions.
 
 * Which characters belong to scripts written without spaces between words
   (:data:`WORD_SCRIPTS`)? jieba finds their words, and a Latin or digit word
   next to one of them still ends there (``apec会议`` holds the word ``apec``).
+* Beside which letters is a typed space no space at all
+  (:data:`SPACELESS`)? Readers and editors put spaces between Chinese words
+  (``工人伟大 劳动光荣``), and between Chinese and Latin (``APEC 领导人``);
+  normalization removes them, so spacing never decides a match.
 * Between which characters is a source line break no space at all
   (:data:`UNSPACED`)? CSS's rule for Chinese and Japanese: the post's source
   wraps lines mid-phrase (``阿富\\n汗``), which must read as ``阿富汗`` when
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["WORD_SCRIPTS", "UNSPACED", "join_lines"]
+__all__ = ["WORD_SCRIPTS", "SPACELESS", "UNSPACED", "join_lines"]
 
 # Han ideographs: the unified blocks with extensions A to H, and compatibility forms.
 _IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -34,6 +38,10 @@ _PUNCTUATION = (
 
 #: Scripts written without spaces between words.
 WORD_SCRIPTS = _IDEOGRAPHS + _IDEOGRAPHIC_LETTERS + _KANA + _HANGUL
+#: Letters beside which a space means nothing: Chinese and Japanese (Korean
+#: spaces its words, so Hangul is not here). ``中国 记协`` is ``中国记协``, and
+#: ``APEC 领导人`` is ``APEC领导人``.
+SPACELESS = _IDEOGRAPHS + _IDEOGRAPHIC_LETTERS + _KANA
 #: Characters between which a line break vanishes.
 UNSPACED = _IDEOGRAPHS + _KANA + _PUNCTUATION
 

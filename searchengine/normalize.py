@@ -5,6 +5,10 @@ Every string that reaches the index or a query goes through :func:`normalize`:
 * NFKC, so full-width forms match half-width ones (``ＡＰＥＣ`` → ``APEC``,
   ``２０２４`` → ``2024``);
 * case folding, so ``Apec`` matches ``APEC``;
+* no spaces beside Chinese and Japanese letters (:data:`searchengine.cjk.SPACELESS`),
+  so ``中国 记协`` matches ``中国记协`` and ``APEC 领导人`` matches ``APEC领导人``;
+  a line break stays (a paragraph ends a phrase), and so does a space
+  between two Latin words;
 * traditional → simplified Chinese with OpenCC's phrase-aware ``t2s``
   conversion, so ``習近平`` matches ``习近平``.
 
@@ -23,6 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 import opencc
+
+from searchengine.cjk import SPACELESS
 
 __all__ = ["normalize", "normalize_with_offsets", "OPENCC_CONFIG"]
 
@@ -44,6 +50,11 @@ class _CharTable(dict):
 
 _TABLE = _CharTable()
 
+# Spaces and tabs (not line breaks) with a spaceless letter on one side and a
+# letter or digit on the other.
+_HORIZONTAL = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
+_GAP = re.compile(rf"(?<=[{SPACELESS}]){_HORIZONTAL}(?=[^\W_])|(?<=[^\W_]){_HORIZONTAL}(?=[{SPACELESS}])")
+
 
 @lru_cache(maxsize=1)
 def _converter() -> opencc.OpenCC:
@@ -52,6 +63,10 @@ def _converter() -> opencc.OpenCC:
 
 def _fold(text: str) -> str:
     return text.translate(_TABLE)
+
+
+def _close_gaps(folded: str) -> str:
+    return _GAP.sub("", folded) if " " in folded or "\t" in folded else folded
 
 
 def _to_simplified(folded: str) -> str:
@@ -70,8 +85,8 @@ def _to_simplified(folded: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """Return the normalized form of ``text`` (NFKC, case-folded, simplified)."""
-    return _to_simplified(_fold(text))
+    """Return the normalized form of ``text`` (NFKC, case-folded, unspaced, simplified)."""
+    return _to_simplified(_close_gaps(_fold(text)))
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -94,7 +109,13 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
             lengths[match.start()] = len(_TABLE[ord(match.group())])
         offsets = np.repeat(np.arange(len(text)), lengths).tolist()
         offsets.append(len(text))
-    return _to_simplified(folded), offsets
+    closed = _close_gaps(folded)
+    if len(closed) != len(folded):
+        keep = np.ones(len(offsets), bool)
+        for gap in _GAP.finditer(folded):
+            keep[gap.start() : gap.end()] = False
+        offsets = np.asarray(offsets)[keep].tolist()
+    return _to_simplified(closed), offsets
 
 
 @lru_cache(maxsize=1)

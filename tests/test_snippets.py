@@ -246,7 +246,7 @@ def test_a_cut_never_falls_inside_a_match() -> None:
 
 def test_paragraphs_join_with_one_space_and_spans_follow() -> None:
     text = "  第一段介绍背景。  \n\n  APEC 会议  在利马\t举行。\n第三段是 apec 的后续。  "
-    snippet = make_snippet(text, [Needle(re.compile(r"apec\s+会议")), needle("apec")])
+    snippet = make_snippet(text, [Needle(re.compile(r"apec\s*会议")), needle("apec")])
     assert_consistent(snippet)
     assert snippet.text == "第一段介绍背景。 APEC 会议 在利马 举行。 第三段是 apec 的后续。"
     assert marked(snippet) == ["APEC 会议", "apec"]
