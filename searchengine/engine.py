@@ -13,25 +13,40 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from searchengine import snippets
+from searchengine import forgiving, snippets
+from searchengine.aliases import AliasTable, bundled_aliases, load_aliases
 from searchengine.analysis import Analyzer, analyzer_for
 from searchengine.dates import load_zone
 from searchengine.documents import DEFAULT_TIMEZONE
-from searchengine.errors import ParameterError
+from searchengine.errors import ParameterError, SearchEngineError
 from searchengine.facets import FACETS, facet
 from searchengine.matching import Ranking, match_any_word
 from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query
-from searchengine.ranking import page_of, rank
+from searchengine.ranking import RankedPage, page_of, rank
 from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult
+from searchengine.sounds import SoundIndex, pinyin_of
 from searchengine.store import IndexFolder, IndexView
-from searchengine.store.fields import AUTHOR, BODY, BODY_WORDS, CATEGORY, HASH, HTML, IMAGES, SOURCE, TAG, TITLE
+from searchengine.store.fields import (
+    AUTHOR,
+    BODY,
+    BODY_WORDS,
+    CATEGORY,
+    HASH,
+    HTML,
+    IMAGES,
+    SOURCE,
+    TAG,
+    TITLE,
+    TITLE_WORDS,
+)
 from searchengine.store.schema import NO_DATE, post_info
 
 __all__ = ["SearchEngine", "MAX_LIMIT", "SORTS"]
@@ -57,8 +72,37 @@ class _Snapshot:
     def __init__(self, view: IndexView, analyzer: Analyzer) -> None:
         self.view = view
         self.analyzer = analyzer
+        self._sounds: SoundIndex | None = None
+        self._sounds_lock = threading.Lock()
         # What IndexView.close() does, without holding the view (which would keep it alive).
         weakref.finalize(view, _release, view.reader)
+
+    def sounds(self) -> SoundIndex:
+        """The generation's words by sound, made at the first query that needs them.
+
+        Listing the words costs about a second on a large index, so only a
+        query that needs a correction pays it, once per generation.
+        """
+        with self._sounds_lock:
+            if self._sounds is None:
+                view = self.view
+                words = dict.fromkeys(view.terms(TITLE_WORDS))
+                words.update(dict.fromkeys(view.terms(BODY_WORDS)))
+                self._sounds = SoundIndex(
+                    words, lambda word: view.doc_frequency(BODY_WORDS, word) + view.doc_frequency(TITLE_WORDS, word)
+                )
+            return self._sounds
+
+
+@dataclass
+class _Outcome:
+    """A query evaluated: what was searched, and what the reader is told about it."""
+
+    parsed: ParsedQuery
+    ranked: RankedPage
+    expanded: list[tuple[str, str, str]]
+    corrected: str | None = None
+    did_you_mean: str | None = None
 
 
 def _release(reader: Any) -> None:
@@ -96,10 +140,18 @@ class SearchEngine:
         The folder holding the index.
     timezone:
         Zone for ``date:``/``after:``/``before:`` and the year facet.
+    aliases:
+        A user alias table (see :mod:`searchengine.aliases`), added to the
+        bundled one. It is read again whenever it changes: no rebuild.
     """
 
     def __init__(
-        self, index_dir: Path | str, *, timezone: str = DEFAULT_TIMEZONE, ranking: Ranking = Ranking()
+        self,
+        index_dir: Path | str,
+        *,
+        timezone: str = DEFAULT_TIMEZONE,
+        ranking: Ranking = Ranking(),
+        aliases: Path | str | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._folder = IndexFolder(self.index_dir)
@@ -108,7 +160,33 @@ class SearchEngine:
         self.ranking = ranking
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
+        self._alias_file = Path(aliases) if aliases else None
+        self._alias_table: tuple[tuple[int, int] | None, AliasTable] = (None, bundled_aliases())
+        self._aliases()  # a user table that cannot be read fails now, naming the file
         self._current()  # fail now, with a clear message, if there is no usable index
+
+    def _aliases(self) -> AliasTable:
+        """The bundled alias table with the user's added, read again when the user's file changes.
+
+        Should an edit break the file after the engine started, the last good
+        table stays in use: a search never fails for it.
+        """
+        if self._alias_file is None:
+            return self._alias_table[1]
+        try:
+            stat = self._alias_file.stat()
+        except OSError as exc:
+            if self._alias_table[0] is None:
+                raise ParameterError(f"aliases {self._alias_file}: cannot read: {exc.strerror}") from None
+            return self._alias_table[1]
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._alias_table[0]:
+            try:
+                self._alias_table = (stamp, bundled_aliases().merged(load_aliases(self._alias_file)))
+            except SearchEngineError:
+                if self._alias_table[0] is None:
+                    raise
+        return self._alias_table[1]
 
     # --- the index, kept current -------------------------------------------
 
@@ -146,11 +224,16 @@ class SearchEngine:
         limit: int = 10,
         page: int = 1,
         sort: str = "relevance",
+        correct: bool = True,
         **filters: str | int | None,
     ) -> SearchResult:
         """Search; ``filters`` (one value per facet, such as ``category="国际"``,
         ``tag="一带一路"`` or ``year=2021``; see :data:`searchengine.facets.FACETS`)
         add to any written in the query itself.
+
+        A query that finds nothing as typed but reads as pinyin or holds a
+        same-sound slip is searched as corrected (``result.corrected``) unless
+        ``correct`` is False; see :mod:`searchengine.forgiving`.
 
         Never raises for the query text (bad syntax becomes plain text or a
         hint); raises :class:`ParameterError` for an invalid parameter.
@@ -158,9 +241,8 @@ class SearchEngine:
         started = time.perf_counter()
         _check_page(limit, page, sort)
         snapshot = self._current()
-        parsed = parse_query(query if isinstance(query, str) else "", snapshot.analyzer, self.timezone)
-        _add_filters(parsed, filters)
-        ranked = rank(snapshot.view, parsed, sort, (page - 1) * limit, limit, self.ranking)
+        outcome = self._evaluate(snapshot, query, filters, sort, (page - 1) * limit, limit, correct)
+        parsed, ranked = outcome.parsed, outcome.ranked
         needles = parsed.needles()
         hits = [
             self._hit(snapshot.view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)
@@ -175,31 +257,70 @@ class SearchEngine:
             hits=hits,
             facets={f.name: f.counts(snapshot.view, ranked.matched) for f in FACETS},
             hints=parsed.hints,
+            corrected=outcome.corrected,
+            did_you_mean=outcome.did_you_mean,
+            expansions=forgiving.expansions(outcome.expanded, ranked.found),
         )
         if not result.total and not result.hints and query.strip():
             result.hints.append(Hint("no_match"))
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
+    def _parse(self, snapshot: _Snapshot, query: str) -> tuple[ParsedQuery, list[tuple[str, str, str]]]:
+        """The query parsed, with its terms' other forms added."""
+        parsed = parse_query(query if isinstance(query, str) else "", snapshot.analyzer, self.timezone)
+        return parsed, forgiving.expand(parsed, snapshot.analyzer, self._aliases())
+
+    def _evaluate(
+        self,
+        snapshot: _Snapshot,
+        query: str,
+        filters: dict[str, str | int | None],
+        sort: str,
+        offset: int,
+        limit: int,
+        correct: bool,
+    ) -> _Outcome:
+        """Parse, expand and rank ``query``; then, if it found little, its correction."""
+        parsed, expanded = self._parse(snapshot, query)
+        _add_filters(parsed, filters)
+        ranked = rank(snapshot.view, parsed, sort, offset, limit, self.ranking)
+        outcome = _Outcome(parsed, ranked, expanded)
+        if not correct or not isinstance(query, str):
+            return outcome
+        fix = forgiving.correction(query, parsed, ranked.found, snapshot.view, snapshot.analyzer, snapshot.sounds)
+        if fix is None:
+            return outcome
+        if not fix.replace:
+            outcome.did_you_mean = fix.query
+            return outcome
+        fixed, fixed_expanded = self._parse(snapshot, fix.query)
+        _add_filters(fixed, filters)
+        fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking)
+        if not fixed_ranked.total:
+            return outcome
+        return _Outcome(fixed, fixed_ranked, fixed_expanded, corrected=fix.query)
+
     def needles(self, query: str) -> list[snippets.Needle]:
         """What to mark for ``query`` in any text: the patterns snippets use.
 
         For highlighting outside snippets (the web app marks a whole post);
-        analysed with the index's own settings.
+        analysed with the index's own settings, with the other forms each
+        term was searched in.
         """
-        parsed = parse_query(query if isinstance(query, str) else "", self._current().analyzer, self.timezone)
+        parsed, _ = self._parse(self._current(), query)
         return parsed.needles()
 
-    def all_paths(self, query: str, *, sort: str = "relevance") -> list[str]:
+    def all_paths(self, query: str, *, sort: str = "relevance", correct: bool = True) -> list[str]:
         """The path of every post matching ``query``, best first (no snippets).
 
         For exports and for checking search quality against the text itself
-        (``scripts/evaluate.py``), where pages of ten would be slow.
+        (``scripts/evaluate.py``), where pages of ten would be slow. Corrected
+        as :meth:`search` corrects.
         """
         _check_page(1, 1, sort)
         snapshot = self._current()
-        parsed = parse_query(query if isinstance(query, str) else "", snapshot.analyzer, self.timezone)
-        ranked = rank(snapshot.view, parsed, sort, 0, max(snapshot.view.size, 1), self.ranking)
+        ranked = self._evaluate(snapshot, query, {}, sort, 0, max(snapshot.view.size, 1), correct).ranked
         paths = snapshot.view.paths
         return [paths[d] for d in ranked.docs]
 
@@ -247,13 +368,28 @@ class SearchEngine:
         return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)]
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
-        """Titles containing ``prefix``, for completion as the user types."""
+        """Titles containing ``prefix``, for completion as the user types.
+
+        A prefix in pinyin (``mosike``) that few titles contain as typed
+        also completes to titles with the words it sounds like (莫斯科).
+        """
         _check_page(limit, 1, "relevance")
         snapshot = self._current()
-        clause = make_clause(prefix if isinstance(prefix, str) else "", True, snapshot.analyzer, title_only=True)
+        prefix = prefix if isinstance(prefix, str) else ""
+        titles = self._titles_with(snapshot, prefix, limit)
+        sound = pinyin_of(prefix) if len(titles) < limit else None
+        if sound is not None:
+            for word in snapshot.sounds().completions(sound):
+                titles = list(dict.fromkeys(titles + self._titles_with(snapshot, word, limit)))
+                if len(titles) >= limit:
+                    break
+        return titles[:limit]
+
+    def _titles_with(self, snapshot: _Snapshot, text: str, limit: int) -> list[str]:
+        clause = make_clause(text, True, snapshot.analyzer, title_only=True)
         if clause is None:
             return []
-        parsed = ParsedQuery(text=prefix, groups=[Group((clause,))])
+        parsed = ParsedQuery(text=text, groups=[Group((clause,))])
         ranked = rank(snapshot.view, parsed, "relevance", 0, limit * 3, self.ranking)
         titles = [snapshot.view.stored(int(d))[TITLE] for d in ranked.docs]
         return list(dict.fromkeys(titles))[:limit]

@@ -48,6 +48,9 @@ __all__ = [
     "broader_queries",
     "plain_words",
     "has_phrase",
+    "Term",
+    "query_terms",
+    "rewrite",
 ]
 
 MAX_QUERY_CHARS = 500
@@ -91,6 +94,13 @@ class Clause:
     words: tuple[str, ...]
     title_only: bool = False
     verify: bool = False
+    #: For another form of a term the reader typed (see :mod:`searchengine.forgiving`): that term's text.
+    variant_of: str = ""
+
+    @property
+    def family(self) -> str:
+        """The text of the term as typed, for the clause and each of its other forms."""
+        return self.variant_of or self.text
 
     def needles(self) -> list[Needle]:
         """Highlight patterns: the whole string (weighted), then its words."""
@@ -147,13 +157,17 @@ class ParsedQuery:
     filters: Filters = field(default_factory=Filters)
     hints: list[Hint] = field(default_factory=list)
 
+    def clauses(self) -> list[Clause]:
+        """Every clause searched for (not the exclusions)."""
+        return [clause for group in self.groups for clause in group.clauses]
+
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to match: no clause and no filter."""
         return not self.groups and self.filters.is_empty()
 
     def needles(self) -> list[Needle]:
-        return [needle for group in self.groups for clause in group.clauses for needle in clause.needles()]
+        return [needle for clause in self.clauses() for needle in clause.needles()]
 
 
 @dataclass
@@ -162,6 +176,8 @@ class _Item:
     quoted: bool = False
     negated: bool = False
     field: str | None = None
+    start: int = 0  # where the item (with its quotes) starts and ends in the cleaned query
+    end: int = 0
 
 
 def parse_query(query: str, analyzer: Analyzer, timezone: str = "Asia/Shanghai") -> ParsedQuery:
@@ -227,7 +243,7 @@ def _scan(text: str, hints: list[Hint]) -> list[_Item]:
         if _SPACE.match(text[i]):
             i += 1
             continue
-        item = _Item("")
+        item = _Item("", start=i)
         if text[i] == "-" and i + 1 < n and not _SPACE.match(text[i + 1]):
             item.negated = True
             i += 1
@@ -238,7 +254,7 @@ def _scan(text: str, hints: list[Hint]) -> list[_Item]:
         if text[i] in _QUOTES:
             close = next((j for j in range(i + 1, n) if text[j] in _QUOTES[text[i]]), -1)
             if close >= 0:
-                item.text, item.quoted = text[i + 1 : close], True
+                item.text, item.quoted, item.end = text[i + 1 : close], True, close + 1
                 items.append(item)
                 i = close + 1
                 continue
@@ -247,7 +263,7 @@ def _scan(text: str, hints: list[Hint]) -> list[_Item]:
         start = i
         while i < n and not _SPACE.match(text[i]) and (i == start or text[i] not in _QUOTES):
             i += 1
-        item.text = text[start:i].lstrip('"“')
+        item.text, item.end = text[start:i].lstrip('"“'), i
         if item.text or item.field:
             items.append(item)
     return items
@@ -403,6 +419,37 @@ def broader_queries(query: str, limit: int = 3) -> list[str]:
     if len(words) > 1:
         found.extend(word for word in dict.fromkeys(words[:limit]) if word not in found)
     return found[: limit + 1]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A search term as the reader typed it, and where it stands in the cleaned query."""
+
+    text: str
+    quoted: bool
+    start: int  # (of the term with its quotes)
+    end: int
+
+
+def query_terms(query: str) -> tuple[str, list[Term]]:
+    """The cleaned query (what the parser reads) and its plain search terms:
+    no operators, filters or exclusions. For rewriting a term, as corrections do."""
+    cleaned = _clean(query, [])
+    terms = [
+        Term(item.text, item.quoted, item.start, item.end)
+        for item in _scan(cleaned, [])
+        if not _is_or(item) and not item.negated and item.field is None
+    ]
+    return cleaned, terms
+
+
+def rewrite(cleaned: str, replacements: Sequence[tuple[Term, str]]) -> str:
+    """``cleaned`` with each term's text replaced (a quoted term keeps its quotes)."""
+    parts, last = [], 0
+    for term, text in sorted(replacements, key=lambda pair: pair[0].start):
+        parts.append(cleaned[last : term.start] + (f'"{text}"' if term.quoted else text))
+        last = term.end
+    return "".join(parts) + cleaned[last:]
 
 
 def _items(query: str) -> list[_Item]:

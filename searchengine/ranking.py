@@ -4,7 +4,11 @@ Ranking, in order of precedence:
 
 1. **Exactness** — how many of the query's terms a post contains as exact
    strings. A post containing 莫斯科模式 ranks above one that only has
-   莫斯科 and 模式 scattered, whatever their BM25 scores.
+   莫斯科 and 模式 scattered, whatever their BM25 scores. A term searched in
+   several forms (软件 and 軟體, see :mod:`searchengine.forgiving`) counts
+   the form as typed, unless another form is far more common in the index
+   (紐西蘭 typed, 新西兰 written): the reader's own form first, unless the
+   archive plainly calls it something else.
 2. **Relevance** — the sum of the clauses' BM25F scores (title above body,
    the exact string above its words) plus a bonus when the terms stand
    close together (adjacent terms get the whole bonus).
@@ -15,7 +19,7 @@ Ranking, in order of precedence:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +34,9 @@ __all__ = ["RankedPage", "rank", "page_of", "PROXIMITY_WEIGHT"]
 PROXIMITY_WEIGHT = 1.0
 _PROXIMITY_SCALE = 8.0  # characters: a gap this long halves the bonus
 _NEAR_EQUAL = np.log(1.02)
+#: Another form of a term ranks as the term itself when it is in this many
+#: times more posts than the form typed.
+DOMINANT = 10
 
 
 @dataclass
@@ -40,6 +47,8 @@ class RankedPage:
     docs: np.ndarray  # this page's document numbers, best first
     scores: np.ndarray
     matched: np.ndarray  # every matching document (sorted), for facets
+    #: For each clause's text: how many posts hold it exactly (before filters).
+    found: dict[str, int] = field(default_factory=dict)
 
 
 def rank(
@@ -51,12 +60,15 @@ def rank(
     ranking: Ranking = Ranking(),
 ) -> RankedPage:
     """Evaluate ``parsed`` over ``view`` and return the requested page."""
-    which, scores, tiers = _evaluate(view, parsed, ranking)
+    found: dict[str, int] = {}
+    which, scores, tiers = _evaluate(view, parsed, ranking, found)
     for clause in parsed.excluded:
         which &= ~exact_mask(view, clause)
     if not parsed.filters.is_empty():
         which &= _filter_mask(view, parsed.filters)
-    return page_of(view, which, scores, tiers, sort, offset, limit)
+    page = page_of(view, which, scores, tiers, sort, offset, limit)
+    page.found = found
+    return page
 
 
 def page_of(
@@ -69,13 +81,15 @@ def page_of(
     return RankedPage(len(docs), docs[page], scores[docs[page]], docs)
 
 
-def _evaluate(view: IndexView, parsed: ParsedQuery, ranking: Ranking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dense arrays: which documents match, their scores and exactness tiers."""
+def _evaluate(
+    view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense arrays: which documents match, their scores and exactness tiers (``found`` is filled in)."""
     if not parsed.groups:
         which = view.live.copy() if not parsed.filters.is_empty() else np.zeros(view.size, bool)
         return which, np.zeros(view.size), np.zeros(view.size, np.int32)
     want_starts = len(parsed.groups) > 1
-    matches = [_match_group(view, group, ranking, want_starts) for group in parsed.groups]
+    matches = [_match_group(view, group, ranking, want_starts, found) for group in parsed.groups]
     which = matches[0].which.copy()
     scores = np.zeros(view.size)
     tiers = np.zeros(view.size, np.int32)
@@ -89,18 +103,40 @@ def _evaluate(view: IndexView, parsed: ParsedQuery, ranking: Ranking) -> tuple[n
     return which, scores, tiers
 
 
-def _match_group(view: IndexView, group: Group, ranking: Ranking, want_starts: bool) -> ClauseMatch:
-    """OR of a group's clauses: union of documents, scores added."""
-    found = [match_clause(view, clause, ranking, want_starts) for clause in group.clauses]
-    if len(found) == 1:
-        return found[0]
+def _match_group(
+    view: IndexView, group: Group, ranking: Ranking, want_starts: bool, found: dict[str, int]
+) -> ClauseMatch:
+    """OR of a group's clauses: union of documents, scores added; exact as :func:`_counted` says."""
+    matches = [match_clause(view, clause, ranking, want_starts) for clause in group.clauses]
+    for clause, match in zip(group.clauses, matches, strict=True):
+        found[clause.text] = max(found.get(clause.text, 0), int(match.exact.sum()))
+    if len(matches) == 1:
+        return matches[0]
     merged = ClauseMatch(np.zeros(view.size, bool), np.zeros(view.size), np.zeros(view.size, bool))
-    for match in found:
+    counted = _counted(group, found)
+    for clause, match in zip(group.clauses, matches, strict=True):
         merged.which |= match.which
         merged.scores += match.scores
-        merged.exact |= match.exact
-    merged.starts = np.unique(np.concatenate([m.starts for m in found]))
+        if clause.text in counted:
+            merged.exact |= match.exact
+    merged.starts = np.unique(np.concatenate([m.starts for m in matches]))
     return merged
+
+
+def _counted(group: Group, found: dict[str, int]) -> set[str]:
+    """The clauses whose exact matches count as exact for the group.
+
+    Of a term and its other forms, one counts: the term as typed, unless
+    another form is in more than :data:`DOMINANT` times as many posts.
+    """
+    families: dict[str, list[str]] = {}
+    for clause in group.clauses:
+        families.setdefault(clause.family, []).append(clause.text)
+    counted = set()
+    for typed, texts in families.items():
+        common = max(texts, key=lambda text: found.get(text, 0))
+        counted.add(common if found.get(common, 0) > DOMINANT * found.get(typed, 0) else typed)
+    return counted
 
 
 def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:

@@ -9,7 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Highlighted", "PostInfo", "Hit", "FacetCount", "Hint", "HINT_TEXTS", "SearchResult", "Post", "IndexStats"]
+__all__ = [
+    "Highlighted",
+    "PostInfo",
+    "Hit",
+    "FacetCount",
+    "Hint",
+    "HINT_TEXTS",
+    "Expansion",
+    "SearchResult",
+    "Post",
+    "IndexStats",
+]
 
 #: Every hint the library gives, by code: its English text, with ``{param}``
 #: slots. Front ends word them in their own language by code.
@@ -83,9 +94,26 @@ class FacetCount:
     count: int
 
 
+@dataclass(frozen=True)
+class Expansion:
+    """A term that was searched in other forms too, and the forms that found posts."""
+
+    term: str  # as searched (normalized)
+    forms: list[str]
+    source: str  # "regional": OpenCC's Taiwan/Hong Kong phrase tables; "alias": an alias table
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class SearchResult:
-    """A page of results for a query, with facets over all matches."""
+    """A page of results for a query, with facets over all matches.
+
+    ``corrected`` is the query searched instead of the one typed (which found
+    nothing), ``did_you_mean`` a query offered but not searched, and
+    ``expansions`` the other forms each term was searched in.
+    """
 
     query: str
     total: int
@@ -96,6 +124,9 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
     hints: list[Hint] = field(default_factory=list)
+    corrected: str | None = None
+    did_you_mean: str | None = None
+    expansions: list[Expansion] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -111,6 +142,9 @@ class SearchResult:
             "sort": self.sort,
             "took_ms": round(self.took_ms, 2),
             "hints": [hint.to_dict() for hint in self.hints],
+            "corrected": self.corrected,
+            "did_you_mean": self.did_you_mean,
+            "expansions": [expansion.to_dict() for expansion in self.expansions],
             "facets": {name: [asdict(c) for c in counts] for name, counts in self.facets.items()},
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -272,7 +272,10 @@ def test_get_more_like_this_suggest_and_stats(engine: SearchEngine, sample_posts
 
 def test_result_is_plain_json_data(engine: SearchEngine) -> None:
     data = json.loads(json.dumps(engine.search("莫斯科模式").to_dict(), ensure_ascii=False))
-    assert set(data) == {"query", "total", "page", "pages", "limit", "sort", "took_ms", "hints", "facets", "hits"}
+    assert set(data) == {
+        *("query", "total", "page", "pages", "limit", "sort", "took_ms", "hints", "facets", "hits"),
+        *("corrected", "did_you_mean", "expansions"),
+    }
     hit = data["hits"][0]
     assert set(hit) == {"path", "title", "date", "categories", "tags", "author", "score", "title_highlight", "snippet"}
     assert set(hit["snippet"]) == {"text", "html", "spans"}

@@ -13,7 +13,7 @@ words that match half the archive.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -135,6 +135,11 @@ class IndexView:
                 found.ids = found.ids + offset
                 parts.append(found)
         return Postings.concat(parts)
+
+    def terms(self, fieldname: str) -> Iterator[str]:
+        """Every term of ``fieldname``, in order (for vocabularies over the index, such as sounds)."""
+        for term in self.reader.lexicon(fieldname):
+            yield term.decode("utf-8") if isinstance(term, bytes) else term
 
     def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
         return list(self.reader.expand_prefix(fieldname, prefix))

@@ -1,0 +1,210 @@
+"""Forgiving search: find what the reader meant, not only what they typed.
+
+Two steps, both at query time (nothing here needs a rebuild):
+
+1. **Other forms** (:func:`expand`). Each unquoted term is also searched in
+   its regional forms (OpenCC's phrase tables: 軟體 ↔ 软件) and its name
+   aliases (川普 ↔ 特朗普). The forms join the term's group as alternatives,
+   so a post with either matches; :mod:`searchengine.ranking` decides which
+   form counts as exact. A quoted phrase stays exactly what it says.
+2. **Corrections** (:func:`correction`), only when a term finds nothing or
+   very little. A Latin term that reads as pinyin (``kabuluofu``) and a
+   Chinese term that occurs nowhere (``阿富汉``) are looked up by sound among
+   the index's own words (:mod:`searchengine.sounds`); the candidates are
+   checked against the index, and the one that occurs, fits the typing best
+   and is most frequent wins. A term that occurs nowhere is replaced (the
+   engine searches the correction, and says so); a term that occurs, but in
+   far fewer posts than a correction, is only offered one ("did you mean").
+   A term found as typed is never replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from searchengine.aliases import AliasTable
+from searchengine.analysis import Analyzer, is_cjk
+from searchengine.matching import exact_mask
+from searchengine.query import Clause, Group, ParsedQuery, Term, make_clause, query_terms, rewrite
+from searchengine.results import Expansion
+from searchengine.sounds import SoundIndex, all_readings, pinyin_of
+from searchengine.store import IndexView
+from searchengine.variants import MAX_FORMS, alias_forms, regional_forms
+
+__all__ = ["expand", "expansions", "Correction", "correction", "LITTLE", "FAR_MORE"]
+
+#: A term in at most this many posts finds "very little": a correction is looked for.
+LITTLE = 2
+#: A correction of a term that does occur is offered when it is in this many times more posts.
+FAR_MORE = 20
+#: Candidates checked against the index, per term.
+_CHECKED = 6
+#: Chinese terms longer than this are not corrected by sound.
+_LONGEST_SLIP = 12
+
+
+# --- 1. other forms -------------------------------------------------------------
+
+
+def expand(parsed: ParsedQuery, analyzer: Analyzer, aliases: AliasTable) -> list[tuple[str, str, str]]:
+    """Add the other forms of each unquoted term (and exclusion) to ``parsed``.
+
+    Returns what was added, as ``(term, form, source)``.
+    """
+    applied: list[tuple[str, str, str]] = []
+
+    def with_forms(clause: Clause) -> list[Clause]:
+        found = [clause]
+        if clause.quoted:
+            return found
+        forms = [(form, "alias") for form in alias_forms(clause.text, aliases)]
+        forms += [(form, "regional") for form in regional_forms(clause.text)]
+        for form, source in forms[:MAX_FORMS]:
+            other = make_clause(form, False, analyzer, title_only=clause.title_only)
+            if other is not None and all(other.text != known.text for known in found):
+                found.append(dataclasses.replace(other, variant_of=clause.text))
+                applied.append((clause.text, other.text, source))
+        return found
+
+    parsed.groups = [Group(tuple(c for clause in g.clauses for c in with_forms(clause))) for g in parsed.groups]
+    parsed.excluded = [c for clause in parsed.excluded for c in with_forms(clause)]
+    return applied
+
+
+def expansions(applied: list[tuple[str, str, str]], found: dict[str, int]) -> list[Expansion]:
+    """The forms that found posts (``found``: posts per clause text), per term and source."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for term, form, source in applied:
+        if found.get(form, 0) > 0:
+            grouped.setdefault((term, source), []).append(form)
+    return [Expansion(term, forms, source) for (term, source), forms in grouped.items()]
+
+
+# --- 2. corrections -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The query rewritten; ``replace``: search it instead (else only offer it)."""
+
+    query: str
+    replace: bool
+
+
+@dataclass(frozen=True)
+class _Fix:
+    term: Term
+    text: str
+    replace: bool
+
+
+class _Corrector:
+    """Looks for corrections of one query's terms against one index generation."""
+
+    def __init__(self, view: IndexView, analyzer: Analyzer, sounds: Callable[[], SoundIndex]) -> None:
+        self.view = view
+        self.analyzer = analyzer
+        self.sounds = sounds
+
+    def occurrences(self, text: str) -> int:
+        """How many posts hold ``text`` exactly."""
+        clause = make_clause(text, True, self.analyzer)
+        return 0 if clause is None else int(np.count_nonzero(exact_mask(self.view, clause) & self.view.live))
+
+    def decide(self, term: Term, typed: int, candidates: list[tuple[str, float]]) -> _Fix | None:
+        """The best of ``candidates`` (text, fit) that occurs, if it should replace or be offered."""
+        best: tuple[float, int, str] | None = None
+        for text, fit in candidates[:_CHECKED]:
+            count = self.occurrences(text)
+            if count and (best is None or (fit, count) > best[:2]):
+                best = (fit, count, text)
+        if best is None:
+            return None
+        if typed == 0:
+            return _Fix(term, best[2], replace=not term.quoted)
+        return _Fix(term, best[2], replace=False) if best[1] >= FAR_MORE * typed else None
+
+    def pinyin(self, run: list[Term], typed: int) -> _Fix | None:
+        """A run of Latin terms that reads as pinyin: the index's words that sound like it."""
+        sound = pinyin_of(" ".join(term.text for term in run))
+        if sound is None:
+            return None
+        chains = self.sounds().chains(sound)
+        span = Term(" ".join(term.text for term in run), False, run[0].start, run[-1].end)
+        # Fewer pieces fit better: a name or phrase, not a string of characters.
+        return self.decide(span, typed, [(c.text, -c.pieces) for c in chains])
+
+    def slip(self, term: Term, text: str, typed: int) -> _Fix | None:
+        """A Chinese term found nowhere: same-sound strings of the same length that the index holds."""
+        sounds = self.sounds()
+        fits: dict[str, float] = {}
+        for sound in all_readings(text):
+            for chain in sounds.chains(sound):
+                if len(chain.text) == len(text) and chain.text != text:
+                    same = sum(a == b for a, b in zip(chain.text, text, strict=True))
+                    fits[chain.text] = max(fits.get(chain.text, -math.inf), same + chain.score / 1000)
+        ranked = sorted(fits.items(), key=lambda pair: pair[1], reverse=True)
+        return self.decide(term, typed, ranked)
+
+
+def correction(
+    query: str,
+    parsed: ParsedQuery,
+    found: dict[str, int],
+    view: IndexView,
+    analyzer: Analyzer,
+    sounds: Callable[[], SoundIndex],
+) -> Correction | None:
+    """A correction of ``query`` whose terms find nothing or very little, or None.
+
+    ``found`` gives the posts holding each clause's text exactly (from the
+    ranking); ``sounds`` makes the index's sound table, and is called only
+    when some term needs it.
+    """
+    families: dict[str, int] = {}
+    for clause in parsed.clauses():
+        families[clause.family] = families.get(clause.family, 0) + found.get(clause.text, 0)
+    cleaned, terms = query_terms(query)
+    corrector = _Corrector(view, analyzer, sounds)
+    fixes: list[_Fix] = []
+    for run in _latin_runs(terms):
+        typed = min(families.get(_text(term, analyzer), 0) for term in run)
+        if typed <= LITTLE:
+            fix = corrector.pinyin(run, typed)
+            if fix is None and len(run) > 1:
+                fix = next(filter(None, (corrector.pinyin([term], typed) for term in run)), None)
+            if fix is not None:
+                fixes.append(fix)
+    for term in terms:
+        text = _text(term, analyzer)
+        typed = families.get(text, 0)
+        if typed <= LITTLE and is_cjk(text) and 2 <= len(text) <= _LONGEST_SLIP:
+            fix = corrector.slip(term, text, typed)
+            if fix is not None:
+                fixes.append(fix)
+    if not fixes:
+        return None
+    return Correction(rewrite(cleaned, [(fix.term, fix.text) for fix in fixes]), any(fix.replace for fix in fixes))
+
+
+def _text(term: Term, analyzer: Analyzer) -> str:
+    """The term's text as the index compares it."""
+    clause = make_clause(term.text, term.quoted, analyzer)
+    return "" if clause is None else clause.text
+
+
+def _latin_runs(terms: list[Term]) -> list[list[Term]]:
+    """Maximal runs of unquoted terms without Chinese (pinyin is typed with spaces or without);
+    :func:`searchengine.sounds.pinyin_of` decides which read as pinyin."""
+    runs: list[list[Term]] = [[]]
+    for term in terms:
+        if term.quoted or any(map(is_cjk, term.text)):
+            runs.append([])
+        else:
+            runs[-1].append(term)
+    return [run for run in runs if run]

@@ -1,0 +1,220 @@
+"""Forgiving search, through the library: regional forms, aliases, pinyin, same-sound slips, spacing.
+
+Each test builds a real index of posts written for it, with real jieba,
+OpenCC and pypinyin, and asks what a reader would type.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from searchengine import SearchEngine
+from searchengine.errors import SearchEngineError
+from searchengine.normalize import normalize
+from searchengine.sounds import pinyin_of
+from tests.tooling import build, write_posts
+
+
+def _post(title: str, body: str, day: int = 1) -> str:
+    return f"---\ntitle: {title}\ndate: 2021-03-{day:02d} 10:00:00\ncategories: 国际\n---\n\n{body}\n"
+
+
+# Many posts say 特朗普, 软件, 阿富汗 and 新西兰; a few say 川普 and 軟體 (as
+# quoted from the Taiwan press); one says 副总理 where many say 总理.
+POSTS = {
+    **{f"news/trump-{i}.md": _post(f"特朗普政府第{i}号声明", f"美国总统特朗普当天发表讲话。第{i}次。") for i in range(12)},
+    "news/taiwan-trump.md": _post("台媒评论", "台湾媒体称川普将访问日本。"),
+    **{f"news/software-{i}.md": _post(f"国产软件发展{i}", f"工业软件是制造业的核心。第{i}篇。") for i in range(6)},
+    "news/taiwan-software.md": _post("台湾科技业", "台湾的軟體產業正在轉型。"),
+    **{f"news/afghan-{i}.md": _post(f"阿富汗局势{i}", f"阿富汗问题莫斯科模式会议举行。第{i}次。") for i in range(25)},
+    "news/typo.md": _post("一则短讯", "据报道阿富寒地区降雪。"),
+    **{f"news/nz-{i}.md": _post(f"新西兰总理访华{i}", f"新西兰总理阿德恩抵达北京。第{i}天。") for i in range(4)},
+    "news/kabulov.md": _post("俄特使谈阿富汗", "俄罗斯总统阿富汗问题特别代表卡布洛夫表示，会谈富有成果。"),
+    "news/spaced.md": _post("工人伟大 劳动光荣", "中国记协举办新闻发布会，APEC 领导人会议即将召开。"),
+    "news/travel.md": _post("旅游市场回暖", "假日旅游人数创新高。"),
+    "news/apec.md": _post("APEC会议开幕", "APEC领导人非正式会议开幕，covid疫情与iPhone供应链受关注。"),
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    root = tmp_path_factory.mktemp("forgiving")
+    return SearchEngine(build(write_posts(root / "posts", POSTS), root / "index"))
+
+
+def titles(engine: SearchEngine, query: str, **options: bool) -> list[str]:
+    return [hit.title for hit in engine.search(query, limit=50, **options).hits]  # type: ignore[arg-type]
+
+
+# --- regional forms and aliases ------------------------------------------------------
+
+
+def test_a_taiwan_name_finds_the_mainland_form_and_says_so(engine: SearchEngine) -> None:
+    result = engine.search("川普", limit=50)
+    assert result.total == 13
+    assert [(e.term, e.forms, e.source) for e in result.expansions] == [("川普", ["特朗普"], "alias")]
+    # 特朗普 is far more common, so it ranks as the term itself; the hit shows the form it has.
+    assert "<mark>特朗普</mark>" in result.hits[0].snippet.html
+    taiwan = next(hit for hit in result.hits if hit.path == "news/taiwan-trump.md")
+    assert "<mark>川普</mark>" in taiwan.snippet.html
+
+
+def test_the_reverse_holds_and_the_typed_form_ranks_first_when_it_is_common(engine: SearchEngine) -> None:
+    result = engine.search("特朗普", limit=50)
+    assert result.total == 13
+    assert result.hits[-1].path == "news/taiwan-trump.md"
+    assert result.expansions[0].forms == ["川普"]
+
+
+def test_a_quoted_phrase_stays_exact(engine: SearchEngine) -> None:
+    result = engine.search('"川普"')
+    assert [hit.path for hit in result.hits] == ["news/taiwan-trump.md"]
+    assert not result.expansions and result.corrected is None
+
+
+def test_taiwan_vocabulary_finds_mainland_posts_both_ways(engine: SearchEngine) -> None:
+    for typed in ("軟體", "软体"):
+        result = engine.search(typed, limit=50)
+        assert result.total == 7, typed
+        assert any(e.source == "regional" and "软件" in e.forms for e in result.expansions)
+    assert engine.search("软件", limit=50).total == 7
+    assert titles(engine, "紐西蘭")[:1] and all("新西兰" in t for t in titles(engine, "紐西蘭"))
+
+
+def test_an_exclusion_excludes_every_form(engine: SearchEngine) -> None:
+    assert engine.search("美国 -川普").total == 0
+
+
+def test_user_aliases_apply_at_the_next_search_without_a_rebuild(engine: SearchEngine, tmp_path: Path) -> None:
+    table = tmp_path / "aliases.txt"
+    table.write_text("# ours\n卡布洛夫 喀布洛夫\n", encoding="utf-8")
+    mine = SearchEngine(engine.index_dir, aliases=table)
+    assert [hit.path for hit in mine.search("喀布洛夫").hits] == ["news/kabulov.md"]
+    table.write_text("卡布洛夫 卡氏\n", encoding="utf-8")
+    os.utime(table, ns=(time.time_ns() + 10**9,) * 2)  # a new stamp even on a coarse clock
+    assert [hit.path for hit in mine.search("卡氏").hits] == ["news/kabulov.md"]
+    assert mine.search("喀布洛夫", correct=False).total == 0
+
+
+def test_a_broken_alias_table_is_refused_naming_file_and_line(engine: SearchEngine, tmp_path: Path) -> None:
+    table = tmp_path / "aliases.txt"
+    table.write_text("特朗普 川普\n普京\n", encoding="utf-8")
+    with pytest.raises(SearchEngineError, match=r"aliases\.txt:2: a group needs at least two"):
+        SearchEngine(engine.index_dir, aliases=table)
+
+
+# --- pinyin -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["kabuluofu", "ka bu luo fu", "kǎbùluòfū", "Kabuluofu", "ka3bu4luo4fu1"])
+def test_pinyin_finds_the_name(engine: SearchEngine, typed: str) -> None:
+    result = engine.search(typed)
+    assert result.corrected == "卡布洛夫"
+    assert [hit.path for hit in result.hits] == ["news/kabulov.md"]
+    assert "<mark>卡布洛夫</mark>" in result.hits[0].snippet.html
+
+
+def test_pinyin_with_v_for_u_umlaut(engine: SearchEngine) -> None:
+    assert engine.search("lvyou").corrected == "旅游"
+    assert engine.search("lüyou").corrected == "旅游"
+
+
+def test_pinyin_of_a_phrase_of_several_words(engine: SearchEngine) -> None:
+    result = engine.search("mosikemoshi")
+    assert result.corrected == "莫斯科模式" and result.total == 25
+
+
+def test_search_as_typed_when_asked(engine: SearchEngine) -> None:
+    result = engine.search("kabuluofu", correct=False)
+    assert result.total == 0 and result.corrected is None
+
+
+@pytest.mark.parametrize("word", ["apec", "APEC", "covid", "iphone", "iPhone", "nba", "WTO"])
+def test_english_words_and_acronyms_are_never_turned_into_chinese(engine: SearchEngine, word: str) -> None:
+    assert pinyin_of(word) is None
+    result = engine.search(word)
+    assert result.corrected is None and result.did_you_mean is None
+
+
+def test_completion_accepts_pinyin_prefixes(engine: SearchEngine) -> None:
+    assert engine.suggest("afuhan")[:1] and all("阿富汗" in t for t in engine.suggest("afuhan"))
+
+
+# --- same-sound slips -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("阿富汉", "阿富汗"), ("卡布洛福", "卡布洛夫"), ("新西栏", "新西兰")])
+def test_a_slip_found_nowhere_is_searched_as_corrected(engine: SearchEngine, typed: str, meant: str) -> None:
+    result = engine.search(typed)
+    assert result.corrected == meant
+    assert result.total and all(meant in hit.title + normalize(hit.snippet.text) for hit in result.hits)
+
+
+def test_a_rare_term_is_kept_and_the_common_one_offered(engine: SearchEngine) -> None:
+    result = engine.search("阿富寒")
+    assert result.corrected is None
+    assert [hit.path for hit in result.hits] == ["news/typo.md"]
+    assert result.did_you_mean == "阿富汗"
+
+
+def test_a_correction_keeps_the_rest_of_the_query(engine: SearchEngine) -> None:
+    result = engine.search("阿富汉 -莫斯科 category:国际")
+    assert result.corrected == "阿富汗 -莫斯科 category:国际"
+    assert result.total == 1 and result.hits[0].path == "news/kabulov.md"
+
+
+def test_a_query_found_as_typed_is_never_replaced(engine: SearchEngine) -> None:
+    for query in ("阿富汗", "旅游", "工业软件", "APEC"):
+        result = engine.search(query)
+        assert result.total and result.corrected is None, query
+
+
+# --- spacing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ('"中国 记协"', "news/spaced.md"),
+        ('"工人伟大劳动光荣"', "news/spaced.md"),
+        ('"工人伟大 劳动光荣"', "news/spaced.md"),
+        ('"APEC领导人"', "news/spaced.md"),
+        ('"APEC 领导人"', "news/apec.md"),
+    ],
+)
+def test_spaces_beside_chinese_do_not_matter(engine: SearchEngine, query: str, path: str) -> None:
+    found = [hit.path for hit in engine.search(query).hits]
+    assert path in found and set(found) == {"news/spaced.md", "news/apec.md"} & set(found)
+
+
+def test_a_spaced_title_is_highlighted_as_one_span(engine: SearchEngine) -> None:
+    hit = engine.search('"工人伟大劳动光荣"').hits[0]
+    assert hit.title_highlight.html == "<mark>工人伟大 劳动光荣</mark>"
+
+
+def test_latin_words_and_paragraphs_still_separate(tmp_path: Path) -> None:
+    posts = write_posts(
+        tmp_path / "posts",
+        {"a.md": _post("甲", "apple pie 与 applepie"), "b.md": _post("乙", "中国\n\n记协在另一段")},
+    )
+    engine = SearchEngine(build(posts, tmp_path / "index"))
+    assert engine.search('"applepie"').total == 1
+    assert engine.search('"apple pie"').total == 1
+    assert engine.search('"中国记协"', correct=False).total == 0
+
+
+# --- hostile input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["a" * 500, "zhong" * 100, "中" * 500, "阿富汉" * 100, "kabuluofu阿富汉apec", "😀😀 kabuluofu 😀", "ka bu " * 80, "¨ü:ǖ"],
+)
+def test_hostile_queries_are_answered(engine: SearchEngine, query: str) -> None:
+    result = engine.search(query)
+    assert result.total >= 0
+    assert result.corrected is None or len(result.corrected) <= 500
