@@ -5,7 +5,10 @@
     python scripts/bench_search.py /tmp/bench/ours /tmp/bench/baseline [--rounds 5]
 
 Both run in this process over the same query mix, which includes very common
-words (中国, 发展). After one untimed round to warm each index, every query
+words (中国, 发展) and a share of what forgiving search serves: Taiwan and
+Hong Kong forms, pinyin, same-sound slips and spacing (the untimed warm-up
+round also makes the index's sound table, as a server's first correction
+does). After one untimed round to warm each index, every query
 runs ``--rounds`` times:
 
 * searchengine: ``SearchEngine.search(q, limit=10)`` — top 10 with snippets
@@ -43,6 +46,11 @@ QUERIES = [
     "中国 -美国", "俄罗斯 OR 乌克兰", "title:会见", "category:国际资讯 合作", "date:2020 疫情", "经济 after:2024-01-01",
     # rare things
     "冬奥会", "嫦娥五号", "港珠澳大桥", "天问一号", "北斗导航",
+    # forgiving search: Taiwan/Hong Kong forms and aliases, pinyin, same-sound slips, spacing
+    "川普", "普丁", "軟體", "紐西蘭", "網路安全", "義大利", "梅克爾", "川普 關稅",
+    "kabuluofu", "mosikemoshi", "xi jin ping", "yidaiyilu", "tanzhonghe", "gangzhuao daqiao",
+    "阿富汉", "反腐败工做", "一带一陆", "碳中合", "新冠肺燕", "港珠奥大桥",
+    '"中国 记协"', '"工人伟大劳动光荣"', '"APEC 领导人"', "中国 记协",
 ]
 
 

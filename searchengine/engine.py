@@ -291,15 +291,14 @@ class SearchEngine:
         fix = forgiving.correction(query, parsed, ranked.found, snapshot.view, snapshot.analyzer, snapshot.sounds)
         if fix is None:
             return outcome
-        if not fix.replace:
-            outcome.did_you_mean = fix.query
-            return outcome
-        fixed, fixed_expanded = self._parse(snapshot, fix.query)
-        _add_filters(fixed, filters)
-        fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking)
-        if not fixed_ranked.total:
-            return outcome
-        return _Outcome(fixed, fixed_ranked, fixed_expanded, corrected=fix.query)
+        if fix.replace is not None:
+            fixed, fixed_expanded = self._parse(snapshot, fix.replace)
+            _add_filters(fixed, filters)
+            fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking)
+            if fixed_ranked.total:
+                return _Outcome(fixed, fixed_ranked, fixed_expanded, corrected=fix.replace)
+        outcome.did_you_mean = fix.offer
+        return outcome
 
     def needles(self, query: str) -> list[snippets.Needle]:
         """What to mark for ``query`` in any text: the patterns snippets use.

@@ -90,10 +90,11 @@ def expansions(applied: list[tuple[str, str, str]], found: dict[str, int]) -> li
 
 @dataclass(frozen=True)
 class Correction:
-    """The query rewritten; ``replace``: search it instead (else only offer it)."""
+    """The query rewritten: ``replace`` to search instead of it (None if no term
+    may be replaced), ``offer`` with every fix, quoted phrases' too, to offer."""
 
-    query: str
-    replace: bool
+    replace: str | None
+    offer: str
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,12 @@ def correction(
                 fixes.append(fix)
     if not fixes:
         return None
-    return Correction(rewrite(cleaned, [(fix.term, fix.text) for fix in fixes]), any(fix.replace for fix in fixes))
+    # A replacement applies only the fixes that may replace (never a quoted
+    # phrase's); an offer shows them all.
+    replacing = [(fix.term, fix.text) for fix in fixes if fix.replace]
+    return Correction(
+        rewrite(cleaned, replacing) if replacing else None, rewrite(cleaned, [(fix.term, fix.text) for fix in fixes])
+    )
 
 
 def _text(term: Term, analyzer: Analyzer) -> str:

@@ -30,7 +30,7 @@ import opencc
 
 from searchengine.cjk import SPACELESS
 
-__all__ = ["normalize", "normalize_with_offsets", "OPENCC_CONFIG"]
+__all__ = ["normalize", "normalize_with_offsets", "is_traditional", "OPENCC_CONFIG"]
 
 OPENCC_CONFIG = "t2s"
 
@@ -87,6 +87,12 @@ def _to_simplified(folded: str) -> str:
 def normalize(text: str) -> str:
     """Return the normalized form of ``text`` (NFKC, case-folded, unspaced, simplified)."""
     return _to_simplified(_close_gaps(_fold(text)))
+
+
+def is_traditional(text: str) -> bool:
+    """True when normalizing ``text`` converts characters to simplified: the reader writes traditional."""
+    folded = _close_gaps(_fold(text))
+    return _to_simplified(folded) != folded
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:

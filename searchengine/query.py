@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from searchengine.analysis import CJK_RANGES, RUN_START, Analyzer, char_runs, is_cjk
 from searchengine.facets import FACETS, facet
-from searchengine.normalize import normalize
+from searchengine.normalize import is_traditional, normalize
 from searchengine.results import Hint
 from searchengine.snippets import Needle
 
@@ -96,6 +96,8 @@ class Clause:
     verify: bool = False
     #: For another form of a term the reader typed (see :mod:`searchengine.forgiving`): that term's text.
     variant_of: str = ""
+    #: The reader wrote it in traditional characters (and so, likely, in Taiwan's or Hong Kong's words).
+    traditional: bool = False
 
     @property
     def family(self) -> str:
@@ -289,6 +291,7 @@ def _apply(item: _Item, parsed: ParsedQuery, analyzer: Analyzer, timezone: str) 
 def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = False) -> Clause | None:
     """The clause for ``text``, or None when it holds nothing searchable."""
     normalized = _SPACE.sub(" ", normalize(text)).strip()
+    traditional = is_traditional(text)
     runs = list(char_runs(normalized))
     if not runs:
         return None
@@ -300,7 +303,7 @@ def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = 
     verify = quoted and "".join(run for run, _ in runs) != normalized
     last_run, last_start = runs[-1]
     text = normalized if quoted else normalized[runs[0][1] : last_start + len(last_run)]
-    return Clause(text, quoted, tuple(elements), words, title_only, verify)
+    return Clause(text, quoted, tuple(elements), words, title_only, verify, traditional=traditional)
 
 
 def _elements(runs: Sequence[tuple[str, int]]) -> list[Element]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from searchengine.facets import Facet, facet
 from searchengine.matching import ClauseMatch, Ranking, exact_mask, match_clause
-from searchengine.query import Filters, Group, ParsedQuery
+from searchengine.query import Clause, Filters, Group, ParsedQuery
 from searchengine.store import IndexView
 from searchengine.store.schema import NO_DATE
 
@@ -127,15 +127,18 @@ def _counted(group: Group, found: dict[str, int]) -> set[str]:
     """The clauses whose exact matches count as exact for the group.
 
     Of a term and its other forms, one counts: the term as typed, unless
-    another form is in more than :data:`DOMINANT` times as many posts.
+    another form is in more than :data:`DOMINANT` times as many posts. A
+    term typed in traditional characters is likely in Taiwan's or Hong
+    Kong's words (資料, meaning 数据), so there the most common form counts.
     """
-    families: dict[str, list[str]] = {}
+    families: dict[str, list[Clause]] = {}
     for clause in group.clauses:
-        families.setdefault(clause.family, []).append(clause.text)
+        families.setdefault(clause.family, []).append(clause)
     counted = set()
-    for typed, texts in families.items():
-        common = max(texts, key=lambda text: found.get(text, 0))
-        counted.add(common if found.get(common, 0) > DOMINANT * found.get(typed, 0) else typed)
+    for typed, clauses in families.items():
+        common = max(clauses, key=lambda clause: found.get(clause.text, 0))
+        factor = 1 if any(c.traditional for c in clauses if c.text == typed) else DOMINANT
+        counted.add(common.text if found.get(common.text, 0) > factor * found.get(typed, 0) else typed)
     return counted
 
 

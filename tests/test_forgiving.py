@@ -37,6 +37,8 @@ POSTS = {
     "news/spaced.md": _post("工人伟大 劳动光荣", "中国记协举办新闻发布会，APEC 领导人会议即将召开。"),
     "news/travel.md": _post("旅游市场回暖", "假日旅游人数创新高。"),
     "news/apec.md": _post("APEC会议开幕", "APEC领导人非正式会议开幕，covid疫情与iPhone供应链受关注。"),
+    **{f"news/data-{i}.md": _post(f"统计公报{i}", f"国家统计局发布数据，数据显示增长。第{i}期。") for i in range(3)},
+    **{f"news/files-{i}.md": _post(f"档案馆{i}", f"档案资料对外开放。第{i}批。") for i in range(2)},
 }
 
 
@@ -83,6 +85,13 @@ def test_taiwan_vocabulary_finds_mainland_posts_both_ways(engine: SearchEngine) 
         assert any(e.source == "regional" and "软件" in e.forms for e in result.expansions)
     assert engine.search("软件", limit=50).total == 7
     assert titles(engine, "紐西蘭")[:1] and all("新西兰" in t for t in titles(engine, "紐西蘭"))
+
+
+def test_a_term_typed_in_traditional_reads_as_the_regional_word_it_is(engine: SearchEngine) -> None:
+    """資料 is Taiwan's 数据; 资料, typed in simplified, is the mainland's word (files, materials)."""
+    assert engine.search("資料", limit=50).hits[0].title.startswith("统计公报")
+    assert engine.search("资料", limit=50).hits[0].title.startswith("档案馆")
+    assert {hit.title[:3] for hit in engine.search("资料", limit=50).hits} == {"统计公", "档案馆"}
 
 
 def test_an_exclusion_excludes_every_form(engine: SearchEngine) -> None:
@@ -218,3 +227,12 @@ def test_hostile_queries_are_answered(engine: SearchEngine, query: str) -> None:
     result = engine.search(query)
     assert result.total >= 0
     assert result.corrected is None or len(result.corrected) <= 500
+
+
+def test_a_quoted_slip_is_offered_never_replaced(engine: SearchEngine) -> None:
+    result = engine.search('"阿富汉"')
+    assert result.total == 0 and result.corrected is None and result.did_you_mean == '"阿富汗"'
+    result = engine.search('"莫斯科模式" 阿富汉')
+    assert result.corrected == '"莫斯科模式" 阿富汗' and result.total == 25
+    result = engine.search('"新西栏" 阿富汉')  # the unquoted fix alone finds nothing: both are offered
+    assert result.corrected is None and result.did_you_mean == '"新西兰" 阿富汗'
