@@ -32,7 +32,7 @@ from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query
 from searchengine.ranking import RankedPage, page_of, rank
 from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult
-from searchengine.sounds import SoundIndex, pinyin_of
+from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
 from searchengine.store.fields import (
     AUTHOR,
@@ -369,14 +369,15 @@ class SearchEngine:
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Titles containing ``prefix``, for completion as the user types.
 
-        A prefix in pinyin (``mosike``) that few titles contain as typed
-        also completes to titles with the words it sounds like (莫斯科).
+        A prefix in pinyin (``mosike``, or still being typed: ``mosik``) that
+        few titles contain as typed also completes to titles with the words
+        it sounds like (莫斯科).
         """
         _check_page(limit, 1, "relevance")
         snapshot = self._current()
         prefix = prefix if isinstance(prefix, str) else ""
         titles = self._titles_with(snapshot, prefix, limit)
-        sound = pinyin_of(prefix) if len(titles) < limit else None
+        sound = pinyin_prefix(prefix) if len(titles) < limit else None
         if sound is not None:
             for word in snapshot.sounds().completions(sound):
                 titles = list(dict.fromkeys(titles + self._titles_with(snapshot, word, limit)))

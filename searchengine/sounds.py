@@ -36,7 +36,16 @@ from pypinyin.pinyin_dict import pinyin_dict
 
 from searchengine.cjk import SPACELESS
 
-__all__ = ["SoundIndex", "Candidate", "reading", "readings", "all_readings", "pinyin_of", "MAX_WORD_CHARS"]
+__all__ = [
+    "SoundIndex",
+    "Candidate",
+    "reading",
+    "readings",
+    "all_readings",
+    "pinyin_of",
+    "pinyin_prefix",
+    "MAX_WORD_CHARS",
+]
 
 #: Words longer than this (in characters) are not looked up by sound.
 MAX_WORD_CHARS = 8
@@ -114,7 +123,7 @@ def pinyin_of(text: str) -> str | None:
     when all of it splits into at least two valid syllables. Words typed in
     capitals (``APEC``, ``WTO``) are acronyms, never pinyin.
     """
-    parts = text.split()
+    parts = text.replace("'", " ").replace("’", " ").split()
     if not parts or any(not _LATIN.match(part) for part in parts):
         return None
     if any(sum(ch.isupper() for ch in part) > 1 for part in parts):
@@ -122,7 +131,28 @@ def pinyin_of(text: str) -> str | None:
     letters = _toneless("".join(re.sub(r"[1-5]", "", part) for part in parts)).replace("u:", "v")
     if not letters.isascii() or not letters.isalpha() or len(letters) > _MAX_LETTERS:
         return None
-    return letters if 2 <= _fewest_syllables(letters) < len(letters) + 1 else None
+    fewest = _fewest_syllables(letters)
+    # Typed apart (xi'an, xi an), the parts are syllables of their own.
+    return letters if fewest <= len(letters) and max(fewest, len(parts)) >= 2 else None
+
+
+def pinyin_prefix(text: str) -> str | None:
+    """Like :func:`pinyin_of`, for what a reader is still typing: the last
+    syllable may be unfinished (``mosik`` → ``mosik``, as in mosike)."""
+    whole = pinyin_of(text)
+    if whole is not None or not text.isascii() or not text.isalpha() or not text.islower():
+        return whole
+    for cut in range(1, min(6, len(text))):
+        head, tail = text[:-cut], text[-cut:]
+        if _fewest_syllables(head) <= len(head) and tail in _syllable_starts():
+            return text
+    return None
+
+
+@lru_cache(maxsize=1)
+def _syllable_starts() -> frozenset[str]:
+    """Every unfinished syllable: z, zh, zho, zhon (and the syllables themselves)."""
+    return frozenset(syllable[:i] for syllable in _syllables() for i in range(1, len(syllable) + 1))
 
 
 def _fewest_syllables(letters: str) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 
 import opencc
 
@@ -38,7 +38,7 @@ _FROM_MAINLAND = ("s2twp", "s2hk")
 _CJK = re.compile(f"[{CJK_RANGES}]")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 

@@ -16,7 +16,7 @@ from searchengine import SearchEngine
 from searchengine.errors import SearchEngineError
 from searchengine.normalize import normalize
 from searchengine.sounds import pinyin_of
-from tests.tooling import build, write_posts
+from tooling import build, write_posts
 
 
 def _post(title: str, body: str, day: int = 1) -> str:
@@ -24,9 +24,9 @@ def _post(title: str, body: str, day: int = 1) -> str:
 
 
 # Many posts say 特朗普, 软件, 阿富汗 and 新西兰; a few say 川普 and 軟體 (as
-# quoted from the Taiwan press); one says 副总理 where many say 总理.
+# quoted from the Taiwan press); one says 阿富寒 where many say 阿富汗.
 POSTS = {
-    **{f"news/trump-{i}.md": _post(f"特朗普政府第{i}号声明", f"美国总统特朗普当天发表讲话。第{i}次。") for i in range(12)},
+    **{f"news/trump-{i}.md": _post(f"特朗普政府第{i}号声明", f"美国总统特朗普讲话。第{i}次。") for i in range(12)},
     "news/taiwan-trump.md": _post("台媒评论", "台湾媒体称川普将访问日本。"),
     **{f"news/software-{i}.md": _post(f"国产软件发展{i}", f"工业软件是制造业的核心。第{i}篇。") for i in range(6)},
     "news/taiwan-software.md": _post("台湾科技业", "台湾的軟體產業正在轉型。"),
@@ -221,7 +221,10 @@ def test_latin_words_and_paragraphs_still_separate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["a" * 500, "zhong" * 100, "中" * 500, "阿富汉" * 100, "kabuluofu阿富汉apec", "😀😀 kabuluofu 😀", "ka bu " * 80, "¨ü:ǖ"],
+    [
+        *("a" * 500, "zhong" * 100, "中" * 500, "阿富汉" * 100, "ka bu " * 80),
+        *("kabuluofu阿富汉apec", "😀😀 kabuluofu 😀", "¨ü:ǖ", "xi'an'"),
+    ],
 )
 def test_hostile_queries_are_answered(engine: SearchEngine, query: str) -> None:
     result = engine.search(query)

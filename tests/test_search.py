@@ -6,6 +6,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,7 +38,7 @@ def texts(sample_posts: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _paths(engine: SearchEngine, query: str, **filters: str | int | None) -> list[str]:
+def _paths(engine: SearchEngine, query: str, **filters: Any) -> list[str]:
     # page and sort spelled out, so that (for mypy too) **filters can only be filters
     result = engine.search(query, limit=100, page=1, sort="relevance", **filters)
     assert len(result.hits) == result.total
