@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,9 @@ from searchengine.__main__ import EXIT_INTERRUPTED
 from searchengine.errors import SearchEngineError
 from searchengine.settings import SETTINGS, env_name, setting
 
+if TYPE_CHECKING:
+    from searchengine.results import SearchResult
+
 EXIT_PARTIAL = 3
 SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
 
@@ -32,11 +35,11 @@ SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
 def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
     """A click option whose default and help come from the settings table."""
     spec = SETTINGS[name]
+    kwargs.setdefault("show_default", str(spec.default) if spec.default != "" else "bundled")
     return click.option(
         *(flags or (f"--{name.replace('_', '-')}",)),
         name,
         default=lambda: setting(name),
-        show_default=str(spec.default) if spec.default != "" else "bundled",
         help=f"{spec.help} [env: {env_name(name)}]",
         **kwargs,
     )
@@ -191,16 +194,33 @@ def _facet_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--page", "-p", default=1, show_default=True, help="Page of results.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @_facet_options
+@click.option("--no-correct", is_flag=True, help="Search exactly as typed: no pinyin or same-sound correction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the library's result as JSON.")
 @_option("timezone")
+@_option("aliases", type=str, show_default="none")
 def search(
-    query: str, index: Path, limit: int, page: int, sort: str, as_json: bool, timezone: str, **filters: str | None
+    query: str,
+    index: Path,
+    limit: int,
+    page: int,
+    sort: str,
+    no_correct: bool,
+    as_json: bool,
+    timezone: str,
+    aliases: str,
+    **filters: str | None,
 ) -> None:
-    """Search the index for QUERY (see the README for the query syntax)."""
+    """Search the index for QUERY (see the README for the query syntax).
+
+    A query that finds nothing as typed but reads as pinyin (kabuluofu) or
+    holds a same-sound slip (阿富汉) is searched as corrected, and the
+    output says so; --no-correct searches it exactly as typed.
+    """
     from searchengine.engine import SearchEngine
 
     try:
-        result = SearchEngine(index, timezone=timezone).search(query, limit=limit, page=page, sort=sort, **filters)
+        engine = SearchEngine(index, timezone=timezone, aliases=aliases or None)
+        result = engine.search(query, limit=limit, page=page, sort=sort, correct=not no_correct, **filters)
     except SearchEngineError as error:
         raise _fail(error) from None
     if as_json:
@@ -209,6 +229,8 @@ def search(
     color = sys.stdout.isatty()
     for hint in result.hints:
         click.echo(f"hint: {hint.text}", err=True)
+    for line in _forgiving_lines(result, color):
+        click.echo(line)
     shown = f"{(page - 1) * limit + 1}-{(page - 1) * limit + len(result.hits)} of " if result.hits else ""
     click.echo(f"{shown}{result.total} results ({result.took_ms:.0f} ms)")
     for number, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
@@ -218,6 +240,27 @@ def search(
         meta = " · ".join(x for x in ((hit.date or "")[:10], "、".join(hit.categories), hit.author) if x)
         click.echo(f"   {hit.path}  {meta}")
         click.echo(f"   {_marked(hit.snippet.text, hit.snippet.spans, color)}")
+
+
+def _forgiving_lines(result: SearchResult, color: bool) -> list[str]:
+    """What the search did with the query, worded as the search page words it.
+
+    The correction, with how to search as typed; a query offered instead;
+    the other forms the terms were searched in.
+    """
+
+    def strong(text: str) -> str:
+        return click.style(text, bold=True) if color else text
+
+    lines = []
+    if result.corrected:
+        lines.append(f"已显示“{strong(result.corrected)}”的结果 · 仍然搜索：{result.query}（加上 --no-correct）")
+    if result.did_you_mean:
+        lines.append(f"您是不是要找：{strong(result.did_you_mean)}")
+    if result.expansions:
+        forms = "；".join(f"{e.term} → {'、'.join(e.forms)}" for e in result.expansions)
+        lines.append(f"同时搜索了：{forms}")
+    return lines
 
 
 def _marked(text: str, spans: list[tuple[int, int]], color: bool, bold: bool = False) -> str:
@@ -304,8 +347,16 @@ def check(index: Path) -> None:
 @_option("web_workers", "--workers", type=int)
 @_option("connection_limit", type=int)
 @_option("header_timeout", type=float)
+@_option("aliases", type=str, show_default="none")
 def serve(
-    index: Path, host: str, port: int, threads: int, web_workers: int, connection_limit: int, header_timeout: float
+    index: Path,
+    host: str,
+    port: int,
+    threads: int,
+    web_workers: int,
+    connection_limit: int,
+    header_timeout: float,
+    aliases: str,
 ) -> None:
     """Serve the search page and JSON API with a production WSGI server."""
     from searchengine.web.server import serve as run_server
@@ -319,6 +370,7 @@ def serve(
             workers=web_workers,
             connection_limit=connection_limit,
             header_timeout=header_timeout,
+            aliases=aliases,
         )
     except SearchEngineError as error:
         raise _fail(error) from None

@@ -43,6 +43,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("index", "index", "Folder of the index to build or search."),
         Setting("timezone", DEFAULT_TIMEZONE, "Zone for dates written without one, date filters and the year facet."),
         Setting("user_dict", "", "jieba user dictionary (word [freq] [tag] per line); empty: the bundled one."),
+        Setting(
+            "aliases",
+            "",
+            "User alias table, added to the bundled one (one group per line, standard form first); "
+            "read again when it changes, no rebuild.",
+        ),
         Setting("workers", 0, "Processes analysing posts during a build; 0: one per core.", int),
         Setting("max_post_bytes", MAX_POST_BYTES, "Posts larger than this many bytes are refused.", int),
         Setting("lock_timeout", 5.0, "Seconds a build waits for another build's lock.", float),

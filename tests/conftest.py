@@ -84,5 +84,17 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def forgiving_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the sample posts plus :data:`tooling.FORGIVING_POSTS`."""
+    from tooling import FORGIVING_POSTS, SAMPLES, build, write_posts
+
+    root = tmp_path_factory.mktemp("forgiving")
+    posts = root / "posts"
+    shutil.copytree(SAMPLES, posts)
+    write_posts(posts, FORGIVING_POSTS)
+    return build(posts, root / "index")
+
+
+@pytest.fixture(scope="session")
 def sample_engine(sample_index: Path) -> SearchEngine:
     return SearchEngine(sample_index)

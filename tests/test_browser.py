@@ -174,6 +174,25 @@ def test_open_a_post_from_the_results(watched: Watched, site: str) -> None:
     assert page.locator("aside.related li").count() == 5
 
 
+def test_a_pinyin_query_is_corrected_and_can_be_searched_as_typed(watched: Watched, site: str) -> None:
+    page = watched.page
+    search_for(page, site, "kabuluofu")
+    correction = page.locator(".correction")
+    assert correction.inner_text() == "已显示“卡布洛夫”的结果 · 仍然搜索：kabuluofu"
+    assert page.input_value("#q") == "kabuluofu"  # the box keeps what was typed
+    assert "卡布洛夫" in page.locator(".result").first.locator(".snippet mark").all_inner_texts()
+    with page.expect_navigation():
+        page.locator(".result-title a").first.click()
+    assert "卡布洛夫" in page.locator(".post-body mark").all_inner_texts()  # marked as searched
+    page.go_back()
+    with page.expect_navigation():
+        correction.get_by_role("link", name="kabuluofu").click()
+    assert query_of(page.url) == {"q": ["kabuluofu"], "correct": ["0"]}
+    assert page.locator(".correction").count() == 0 and page.locator(".result").count() == 0
+    assert "没有找到结果" in page.inner_text(".summary")
+    assert page.input_value("#q") == "kabuluofu"
+
+
 def test_autocomplete_suggests_titles(watched: Watched, site: str) -> None:
     page = watched.page
     page.goto(site + "/")

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from searchengine import SearchEngine
 from searchengine.cli import EXIT_PARTIAL, main
 from searchengine.settings import SETTINGS, env_name
+from tooling import SEARCHENGINE, run_in_terminal, without_colours
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,6 +67,73 @@ def test_search_prints_plain_text_when_piped(index: Path) -> None:
     assert "1-1 of 2 results" in result.output
     assert "guancha/" in result.output and "卡布洛夫" in result.output
     assert "\x1b[" not in result.output
+
+
+# --- forgiving search: what the command says it did ------------------------------
+
+CORRECTED = "已显示“卡布洛夫”的结果 · 仍然搜索：kabuluofu（加上 --no-correct）"
+
+
+def test_search_in_a_terminal_says_what_it_corrected(index: Path) -> None:
+    status, output = run_in_terminal([*SEARCHENGINE, "search", "kabuluofu", "--index", str(index), "--limit", "1"])
+    assert status == 0, output
+    assert "\x1b[" in output  # a terminal: in colour
+    lines = without_colours(output).splitlines()
+    assert lines[0] == CORRECTED and lines[1].startswith("1-1 of 2 results")
+    assert "卡布洛夫" in lines[5]  # the snippet, with the corrected query's matches
+    status, output = run_in_terminal(
+        [*SEARCHENGINE, "search", "kabuluofu", "--index", str(index), "--no-correct"]
+    )
+    assert status == 0, output
+    hint, summary = without_colours(output).splitlines()
+    assert hint == "hint: no post matches; try fewer words, other spellings, or no quotes or filters"
+    assert summary.startswith("0 results")
+
+
+def test_search_json_says_what_it_did_with_the_query(index: Path) -> None:
+    printed = json.loads(CliRunner().invoke(main, ["search", "阿富汉", "--index", str(index), "--json"]).output)
+    expected = SearchEngine(index).search("阿富汉").to_dict()
+    printed.pop("took_ms"), expected.pop("took_ms")
+    assert printed == expected
+    assert printed["corrected"] == "阿富汗" and printed["total"] == 2
+    assert printed["did_you_mean"] is None and printed["expansions"] == []
+    as_typed = CliRunner().invoke(main, ["search", "阿富汉", "--index", str(index), "--json", "--no-correct"])
+    printed = json.loads(as_typed.output)
+    assert printed["query"] == "阿富汉" and printed["corrected"] is None and printed["total"] == 0
+
+
+def test_search_offers_a_better_query_and_names_other_forms(forgiving_index: Path) -> None:
+    offered = CliRunner().invoke(main, ["search", "经纪", "--index", str(forgiving_index)])
+    assert offered.exit_code == 0
+    assert offered.output.splitlines()[0] == "您是不是要找：经济"
+    assert "房产经纪行业新规" in offered.output  # the results are still the typed query's
+    expanded = CliRunner().invoke(main, ["search", "川普", "--index", str(forgiving_index)])
+    assert expanded.output.splitlines()[0] == "同时搜索了：川普 → 特朗普"
+    assert "特朗普再谈关税" in expanded.output
+    data = json.loads(CliRunner().invoke(main, ["search", "川普", "--index", str(forgiving_index), "--json"]).output)
+    assert data["expansions"] == [{"term": "川普", "forms": ["特朗普"], "source": "alias"}]
+
+
+def test_search_with_a_user_alias_table(
+    forgiving_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "aliases.txt"
+    table.write_text("# ours\n房产经纪 楼市掮客\n", encoding="utf-8")
+    search = ["search", "楼市掮客", "--index", str(forgiving_index)]
+    assert "0 results" in CliRunner().invoke(main, search).output
+    found = CliRunner().invoke(main, [*search, "--aliases", str(table)])
+    assert found.exit_code == 0, found.output
+    assert found.output.splitlines()[0] == "同时搜索了：楼市掮客 → 房产经纪"
+    assert "forgiving/2024/2024-06-02-brokers.md" in found.output
+    monkeypatch.setenv(env_name("aliases"), str(table))
+    assert "forgiving/2024/2024-06-02-brokers.md" in CliRunner().invoke(main, search).output
+    missing = CliRunner().invoke(main, [*search, "--aliases", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 1 and len(missing.output.splitlines()) == 1
+    assert missing.output.startswith("Error: aliases ") and "nope.txt" in missing.output
+    table.write_text("房产经纪\n", encoding="utf-8")
+    broken = CliRunner().invoke(main, [*search, "--aliases", str(table)])
+    assert broken.exit_code == 1 and len(broken.output.splitlines()) == 1
+    assert f"{table}:1" in broken.output and "Traceback" not in broken.output
 
 
 def test_search_without_an_index_is_one_line(tmp_path: Path) -> None:

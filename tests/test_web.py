@@ -64,6 +64,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def forgiving_client(forgiving_index: Path) -> FlaskClient:
+    return create_app({"INDEX_DIR": str(forgiving_index), "TESTING": True}).test_client()
+
+
+@pytest.fixture
 def hostile_client(hostile_index: Path) -> FlaskClient:
     return create_app({"INDEX_DIR": str(hostile_index), "TESTING": True}).test_client()
 
@@ -368,6 +373,17 @@ def test_search_params_links_keep_everything_but_the_change() -> None:
     assert params.without_filters() == {"q": "经济", "sort": "date"}
 
 
+def test_search_params_keep_searching_as_typed_until_the_query_changes() -> None:
+    params = SearchParams.from_args({"q": "kabuluofu", "correct": "0", "page": "2", "sort": "date"}, 10)
+    assert params.correct is False and params.search_kwargs()["correct"] is False
+    assert params.url_args(page=3) == {"q": "kabuluofu", "sort": "date", "correct": 0, "page": 3}
+    assert params.url_args(year="2021")["correct"] == 0
+    assert params.url_args(q="卡布洛夫") == {"q": "卡布洛夫", "sort": "date"}  # a new query is corrected again
+    corrected = SearchParams.from_args({"q": "kabuluofu", "correct": ""}, 10)
+    assert corrected.correct is True and corrected.url_args() == {"q": "kabuluofu"}
+    assert corrected.url_args(correct=False) == {"q": "kabuluofu", "correct": 0}
+
+
 def test_the_tag_facet_is_on_the_page_and_filters(client: FlaskClient) -> None:
     tree = page(client, "/?q=月球")
     [tags] = [nav for nav in tree.css("nav.facet") if first(nav, "h3").text() == "标签"]
@@ -377,6 +393,137 @@ def test_the_tag_facet_is_on_the_page_and_filters(client: FlaskClient) -> None:
     filtered = page(client, attr(link, "href"))
     assert len(filtered.css(".result")) == count
     assert texts(filtered, ".active-filters .chip")[0].startswith(f"标签：{tag}")
+
+
+# --- forgiving search: what the page says it did with the query ------------------
+
+
+def test_a_pinyin_query_is_corrected_and_can_be_searched_as_typed(client: FlaskClient) -> None:
+    tree = page(client, "/?q=kabuluofu&sort=date&year=2021")
+    assert first(tree, ".correction").text() == "已显示“卡布洛夫”的结果 · 仍然搜索：kabuluofu"
+    assert attr(first(tree, "input#q"), "value") == "kabuluofu"  # the box keeps what was typed
+    result = first(tree, ".result")
+    assert first(result, ".result-title a").text() == SEED_TITLE
+    assert "卡布洛夫" in texts(result, ".snippet mark")
+    post_link = attr(first(result, ".result-title a"), "href")
+    assert args_of(post_link) == {"q": ["卡布洛夫"]}  # the post marks what was searched, not what was typed
+    assert "卡布洛夫" in texts(page(client, post_link), ".post-body mark")
+    as_typed = attr(first(tree, ".correction a"), "href")
+    assert args_of(as_typed) == {"q": ["kabuluofu"], "year": ["2021"], "sort": ["date"], "correct": ["0"]}
+    typed = page(client, as_typed)
+    assert typed.css(".correction") == [] and typed.css(".result") == []
+    assert "没有找到结果" in first(typed, ".summary").text()
+    assert attr(first(typed, "input#q"), "value") == "kabuluofu"
+
+
+def test_a_same_sound_slip_is_corrected(client: FlaskClient, sample_engine: SearchEngine) -> None:
+    tree = page(client, "/?q=阿富汉")
+    assert first(tree, ".correction").text() == "已显示“阿富汗”的结果 · 仍然搜索：阿富汉"
+    assert first(tree, ".correction strong").text() == "阿富汗"
+    expected = sample_engine.search("阿富汉")
+    assert expected.corrected == "阿富汗" and expected.total > 0
+    assert [urlsplit(h).path for h in hrefs(tree, ".result-title a")] == [f"/post/{hit.path}" for hit in expected.hits]
+    assert "阿富汗" in texts(tree, ".snippet mark")
+    typed = page(client, attr(first(tree, ".correction a"), "href"))
+    assert typed.css(".correction") == [] and typed.css(".result") == []
+
+
+def test_the_page_offers_a_better_query(forgiving_client: FlaskClient) -> None:
+    tree = page(forgiving_client, "/?q=经纪&category=经济")
+    offer = first(tree, ".did-you-mean")
+    assert offer.text() == "您是不是要找：经济"
+    assert tree.css(".correction") == []
+    assert texts(tree, ".result-title a") == ["房产经纪行业新规"]  # the results are the typed query's
+    href = attr(first(offer, "a"), "href")
+    assert args_of(href) == {"q": ["经济"], "category": ["经济"]}
+    offered = page(forgiving_client, href)
+    assert offered.css(".did-you-mean, .correction") == [] and len(offered.css(".result")) == 10
+
+
+def test_the_page_names_the_other_forms_searched(forgiving_client: FlaskClient, client: FlaskClient) -> None:
+    tree = page(forgiving_client, "/?q=川普")
+    assert first(tree, ".expansions").text() == "同时搜索了：川普 → 特朗普"
+    result = first(tree, ".result")
+    assert texts(result, ".result-title mark") == ["特朗普"]
+    assert "特朗普" in texts(result, ".snippet mark")
+    post_link = attr(first(result, ".result-title a"), "href")
+    assert args_of(post_link) == {"q": ["川普"]}
+    post = page(forgiving_client, post_link)
+    assert texts(post, "h1 mark") == ["特朗普"] and "特朗普" in texts(post, ".post-body mark")
+    regional = page(client, "/?q=軟體")
+    assert first(regional, ".expansions").text() == "同时搜索了：软体 → 软件"
+    assert "软件" in texts(regional, ".snippet mark")
+    assert page(client, "/?q=莫斯科模式").css(".correction, .did-you-mean, .expansions") == []
+
+
+def test_a_user_alias_table_applies_without_a_rebuild_or_restart(
+    forgiving_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "aliases.txt"
+    table.write_text("房产经纪 楼市掮客\n", encoding="utf-8")
+    monkeypatch.setenv("SEARCHENGINE_ALIASES", str(table))
+    app = create_app({"INDEX_DIR": str(forgiving_index), "TESTING": True})
+    assert app.config["ALIASES"] == str(table)
+    client = app.test_client()
+    tree = page(client, "/?q=楼市掮客")
+    assert first(tree, ".expansions").text() == "同时搜索了：楼市掮客 → 房产经纪"
+    assert texts(tree, ".result-title a") == ["房产经纪行业新规"]
+    table.write_text("特朗普 川普 楼市掮客\n", encoding="utf-8")  # the same engine, the next request
+    tree = page(client, "/?q=楼市掮客")
+    assert first(tree, ".expansions").text() == "同时搜索了：楼市掮客 → 特朗普"
+    assert texts(tree, ".result-title a") == ["特朗普再谈关税"]
+    table.write_text("楼市掮客\n", encoding="utf-8")  # a broken edit: the last good table stays
+    assert texts(page(client, "/?q=楼市掮客"), ".result-title a") == ["特朗普再谈关税"]
+    unaliased = create_app({"INDEX_DIR": str(forgiving_index), "ALIASES": "", "TESTING": True}).test_client()
+    assert page(unaliased, "/?q=楼市掮客").css(".result, .expansions") == []
+
+
+def test_api_search_says_what_it_did_with_the_query(
+    client: FlaskClient, forgiving_client: FlaskClient, sample_engine: SearchEngine
+) -> None:
+    data = api(client, "/api/search?q=kabuluofu")
+    expected = sample_engine.search("kabuluofu").to_dict()
+    data.pop("took_ms"), expected.pop("took_ms")
+    assert data == expected
+    assert data["corrected"] == "卡布洛夫" and data["did_you_mean"] is None and data["expansions"] == []
+    assert data["query"] == "kabuluofu" and data["total"] == 2
+    as_typed = api(client, "/api/search?q=kabuluofu&correct=0")
+    assert as_typed["corrected"] is None and as_typed["total"] == 0
+    offered = api(forgiving_client, "/api/search?q=经纪")
+    assert offered["did_you_mean"] == "经济" and offered["corrected"] is None
+    assert api(forgiving_client, "/api/search?q=川普")["expansions"] == [
+        {"term": "川普", "forms": ["特朗普"], "source": "alias"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ("<script>alert(1)</script> OR kabuluofu", ".correction"),
+        ('kabuluofu -"<img src=x onerror=alert(1)>"', ".correction"),
+        ('经纪 -"<script>alert(1)</script>"', ".did-you-mean"),
+        ('川普 -"<img src=x onerror=alert(1)>"', ".expansions"),
+    ],
+)
+def test_hostile_queries_stay_text_in_what_the_page_says(
+    forgiving_client: FlaskClient, query: str, said: str
+) -> None:
+    html = forgiving_client.get(f"/?q={quote(query)}").get_data(as_text=True)
+    assert query not in html and "<script>alert" not in html and "<img src=x" not in html
+    tree = page(forgiving_client, f"/?q={quote(query)}")
+    data = api(forgiving_client, f"/api/search?q={quote(query)}")
+    assert attr(first(tree, "input#q"), "value") == query
+    line = first(tree, said)
+    assert line.css("script, img") == []
+    if said == ".correction":
+        assert line.text() == f"已显示“{data['corrected']}”的结果 · 仍然搜索：{query}"
+        assert args_of(attr(first(line, "a"), "href"))["q"] == [query]
+        page(forgiving_client, attr(first(tree, ".result-title a"), "href"))  # the post page, marked for it
+    elif said == ".did-you-mean":
+        assert line.text() == f"您是不是要找：{data['did_you_mean']}"
+        assert args_of(attr(first(line, "a"), "href"))["q"] == [data["did_you_mean"]]
+    else:
+        assert line.text() == "同时搜索了：川普 → 特朗普"
 
 
 # --- hostile and broken input ------------------------------------------------------
@@ -448,6 +595,7 @@ def test_invalid_utf8_in_the_query_string(client: FlaskClient) -> None:
         ("year=abc", "year"),
         ("year=0", "year"),
         ("year=99999", "year"),
+        ("correct=perhaps", "correct"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(client: FlaskClient, query: str, name: str) -> None:
@@ -805,6 +953,25 @@ def test_serve_runs_waitress_over_one_engine(sample_index: Path, monkeypatch: py
     assert isinstance(app, Flask)
     assert isinstance(app.extensions["searchengine"], SearchEngine)
     assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8765 and kwargs["threads"] == 6
+
+
+def test_serve_takes_the_aliases_setting(
+    forgiving_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import waitress
+
+    table = tmp_path / "aliases.txt"
+    table.write_text("房产经纪 楼市掮客\n", encoding="utf-8")
+    apps: list[Flask] = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: apps.append(app))
+    served = CliRunner().invoke(
+        cli, ["serve", "--index", str(forgiving_index), "--workers", "1", "--aliases", str(table)]
+    )
+    assert served.exit_code == 0, served.output
+    [app] = apps
+    assert texts(page(app.test_client(), "/?q=楼市掮客"), ".result-title a") == ["房产经纪行业新规"]
+    missing = CliRunner().invoke(cli, ["serve", "--index", str(forgiving_index), "--aliases", str(tmp_path / "no")])
+    assert missing.exit_code == 1 and missing.output.count("\n") == 1 and "cannot read" in missing.output
 
 
 def test_serve_without_an_index(tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ puts ``tests/`` on the path).
 from __future__ import annotations
 
 import os
+import pty
+import re
+import select
 import socket
 import subprocess
 import sys
@@ -27,6 +30,8 @@ from searchengine.indexer import BuildOptions, build_index
 
 __all__ = [
     "SEARCHENGINE",
+    "run_in_terminal",
+    "without_colours",
     "wait_until",
     "children",
     "Hammer",
@@ -42,6 +47,7 @@ __all__ = [
     "HOSTILE_POST",
     "HOSTILE_WORD",
     "HOSTILE_POSTS",
+    "FORGIVING_POSTS",
     "SAMPLE_COUNT",
     "write_posts",
     "build",
@@ -53,6 +59,53 @@ __all__ = [
 #: The installed ``searchengine`` command (the one users run; it never imports
 #: a checkout's source tree, whatever the current folder).
 SEARCHENGINE = [str(Path(sys.executable).with_name("searchengine"))]
+
+
+def run_in_terminal(command: list[str], timeout: float = 120.0) -> tuple[int, str]:
+    """Run ``command`` on a terminal of its own (a pseudo-terminal), as from a user's shell.
+
+    The command's standard input, output and error are the terminal, so it
+    sees a terminal (colours on) and both outputs interleave as a user sees
+    them. Returns its exit status and everything it wrote (with the
+    terminal's CRLF line ends made LF); fails after ``timeout`` seconds.
+    """
+    main, other = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            command, stdin=other, stdout=other, stderr=other, env={**os.environ, "TERM": "xterm-256color"}
+        )
+    finally:
+        os.close(other)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{command} still running after {timeout:.0f} s"
+            if not select.select([main], [], [], remaining)[0]:
+                continue
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # EIO: the command has closed its end of the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        status = process.wait(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(main)
+    return status, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def without_colours(text: str) -> str:
+    """``text`` without its terminal colour codes."""
+    return _COLOUR.sub("", text)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "the condition") -> None:
@@ -257,6 +310,30 @@ date: 2024-01-01 08:00:00
 <p>文字里的 &lt;script&gt;alert(15)&lt;/script&gt; 只是文字，海狸鼠测试词 第二段</p>
 <details open ontoggle="alert(16)"><summary>细节</summary>内容</details>
 </div>
+""",
+}
+
+
+# Posts that give forgiving search more to do than the samples do: a name
+# written the mainland's way (特朗普), to be found by its Taiwan form (川普),
+# and a word in one post (经纪) that sounds like one in dozens (经济), to be
+# offered as "did you mean".
+FORGIVING_POSTS = {
+    "forgiving/2024/2024-06-01-tariffs.md": """---
+title: 特朗普再谈关税
+date: 2024-06-01 09:00:00
+categories: 国际
+---
+
+特朗普周五表示，将对进口商品加征关税。
+""",
+    "forgiving/2024/2024-06-02-brokers.md": """---
+title: 房产经纪行业新规
+date: 2024-06-02 09:00:00
+categories: 经济
+---
+
+多地出台规定，规范房产经纪机构的收费。
 """,
 }
 

@@ -32,8 +32,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: defaults from the settings table, then ``config``.
 
     Config keys: ``INDEX_DIR`` (the index to open), ``TIMEZONE`` (for dates
-    and the year filter), ``PAGE_SIZE`` (results per page), or ``ENGINE`` (a
-    ready :class:`SearchEngine`, used instead of opening ``INDEX_DIR``).
+    and the year filter), ``ALIASES`` (a user alias table, added to the
+    bundled one; empty: none), ``PAGE_SIZE`` (results per page), or
+    ``ENGINE`` (a ready :class:`SearchEngine`, used instead of opening
+    ``INDEX_DIR`` with ``TIMEZONE`` and ``ALIASES``).
 
     The engine is opened here, once per app, and shared read-only by every
     request and thread; a missing index raises
@@ -44,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         INDEX_DIR=setting("index"),
         TIMEZONE=setting("timezone"),
+        ALIASES=setting("aliases"),
         PAGE_SIZE=setting("page_size"),
         ENGINE=None,
         SITE_NAME="新闻档案搜索",
@@ -60,7 +63,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     engine = app.config["ENGINE"]
     if engine is None:
-        engine = SearchEngine(app.config["INDEX_DIR"], timezone=app.config["TIMEZONE"])
+        engine = SearchEngine(
+            app.config["INDEX_DIR"], timezone=app.config["TIMEZONE"], aliases=app.config["ALIASES"] or None
+        )
     app.extensions[_EXTENSION] = engine
 
     from searchengine.web import api, errors, pages, security, templating

@@ -2,7 +2,8 @@
 
 The page and the API take the same parameters (``q``, ``page``, ``sort``,
 one per facet of :data:`searchengine.facets.FACETS` — ``category``,
-``author``, ``tag``, ``year`` —; the API also ``limit``). Parsing only turns
+``author``, ``tag``, ``year`` —, ``correct=0`` to search the query exactly
+as typed; the API also ``limit``). Parsing only turns
 text into Python values; the library decides what is valid and raises
 :class:`~searchengine.errors.ParameterError` (a 400) with a message naming
 the parameter. Building URLs back keeps every parameter but the ones
@@ -21,8 +22,9 @@ from typing import Any
 from searchengine.errors import ParameterError
 from searchengine.facets import FACETS
 from searchengine.query import MAX_QUERY_CHARS
+from searchengine.settings import boolean
 
-__all__ = ["SearchParams", "whole_number"]
+__all__ = ["SearchParams", "whole_number", "yes_or_no"]
 
 _WHOLE = re.compile(r"[+-]?\d+")
 _MAX_DIGITS = 9
@@ -45,6 +47,20 @@ def whole_number(args: Mapping[str, str], name: str, default: int | None) -> int
     return int(text)
 
 
+def yes_or_no(args: Mapping[str, str], name: str, default: bool) -> bool:
+    """The yes/no in ``args[name]`` (1, true, yes, on or 0, false, no, off); ``default`` when absent or empty.
+
+    Raises :class:`ParameterError` for anything else.
+    """
+    raw = args.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return boolean(raw)
+    except ValueError:
+        raise ParameterError(f"{name} must be 1 or 0, not {raw[:40]!r}") from None
+
+
 def _text(args: Mapping[str, str], name: str) -> str | None:
     value = (args.get(name) or "").strip()
     return value or None
@@ -60,6 +76,8 @@ class SearchParams:
     limit: int = 10
     #: ``{facet name: value}`` of the active filters, in the facet table's order.
     filters: dict[str, str] = field(default_factory=dict)
+    #: False: search the query exactly as typed (``correct=0``), never a correction of it.
+    correct: bool = True
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], limit: int, *, allow_limit: bool = False) -> SearchParams:
@@ -70,6 +88,7 @@ class SearchParams:
             sort=(args.get("sort") or "relevance").strip(),
             limit=whole_number(args, "limit", limit) if allow_limit else limit,  # type: ignore[arg-type]
             filters={f.name: value for f in FACETS if (value := _text(args, f.name)) is not None},
+            correct=yes_or_no(args, "correct", True),
         )
 
     @property
@@ -84,15 +103,24 @@ class SearchParams:
 
     def search_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`SearchEngine.search`."""
-        return {"query": self.q, "limit": self.limit, "page": self.page, "sort": self.sort, **self.filters}
+        return {
+            "query": self.q,
+            "limit": self.limit,
+            "page": self.page,
+            "sort": self.sort,
+            "correct": self.correct,
+            **self.filters,
+        }
 
     def url_args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments for a link to this search with ``changes``.
 
-        ``changes`` name ``q``, ``sort``, ``page`` or a facet; ``None``
-        removes a filter. Any change other than ``page`` starts again at
-        page 1. Defaults (page 1, relevance) are left out.
+        ``changes`` name ``q``, ``sort``, ``page``, ``correct`` or a facet;
+        ``None`` removes a filter. Any change other than ``page`` starts
+        again at page 1; a new ``q`` is corrected again (unless ``correct``
+        says otherwise). Defaults (page 1, relevance, corrected) are left out.
         """
+        correct = changes.pop("correct", True if "q" in changes else self.correct)
         q = changes.pop("q", self.link_q)
         sort = changes.pop("sort", self.sort)
         page = changes.pop("page", 1)
@@ -101,6 +129,8 @@ class SearchParams:
         args.update((f.name, filters[f.name]) for f in FACETS if filters.get(f.name) is not None)
         if sort != "relevance":
             args["sort"] = sort
+        if not correct:
+            args["correct"] = 0
         if page != 1:
             args["page"] = page
         return args

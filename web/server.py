@@ -62,6 +62,7 @@ def serve(
     workers: int = 1,
     connection_limit: int | None = None,
     header_timeout: float | None = None,
+    aliases: Path | str | None = None,
 ) -> None:
     """Serve the index at ``index_dir`` on ``host:port``.
 
@@ -74,29 +75,32 @@ def serve(
 
     Each worker holds at most ``connection_limit`` connections and closes
     those that take more than ``header_timeout`` seconds to send a request's
-    headers (both default to their settings). A worker at its limit stops
+    headers (both default to their settings), and searches with the user alias
+    table ``aliases`` (default: its setting; empty: none) besides the bundled
+    one, read again whenever it changes. A worker at its limit stops
     accepting until some of its connections close; meanwhile new connections
     wait in the listening socket's queue (1,024 deep), taken by whichever
     worker has room. Blocks until interrupted.
     """
     connection_limit = setting("connection_limit") if connection_limit is None else connection_limit
     header_timeout = setting("header_timeout") if header_timeout is None else header_timeout
+    aliases = (setting("aliases") if aliases is None else aliases) or None
     if connection_limit < 1:
         raise ParameterError(
             f"connection_limit ({env_name('connection_limit')}) must be at least 1, not {connection_limit}"
         )
     if not header_timeout > 0:
         raise ParameterError(f"header_timeout ({env_name('header_timeout')}) must be more than 0, not {header_timeout}")
-    SearchEngine(index_dir, timezone=setting("timezone"))  # fail now, not in every worker
+    SearchEngine(index_dir, timezone=setting("timezone"), aliases=aliases)  # fail now, not in every worker
     workers = workers if workers > 0 else (os.cpu_count() or 1)
     _log_to_stderr()
     limits = _Limits(_open_files_for(connection_limit), header_timeout)  # before forking: workers inherit it
     if workers == 1:
-        _serve_one(index_dir, threads, limits, host=host, port=port)
+        _serve_one(index_dir, aliases, threads, limits, host=host, port=port)
         return
     listener = _listen(host, port)
     _LOG.info("Serving on http://%s:%s with %d processes", host, port, workers)
-    _Supervisor(lambda: _serve_one(index_dir, threads, limits, sockets=[listener]), workers).run()
+    _Supervisor(lambda: _serve_one(index_dir, aliases, threads, limits, sockets=[listener]), workers).run()
 
 
 class _Limits(NamedTuple):
@@ -106,13 +110,15 @@ class _Limits(NamedTuple):
     header_timeout: float
 
 
-def _serve_one(index_dir: Path | str, threads: int, limits: _Limits, **where: Any) -> None:
+def _serve_one(
+    index_dir: Path | str, aliases: Path | str | None, threads: int, limits: _Limits, **where: Any
+) -> None:
     """One waitress server over its own engine (file handles are never shared across a fork)."""
     from searchengine.web import create_app
 
     _map_large_blocks_apart()
-    engine = SearchEngine(index_dir, timezone=setting("timezone"))
-    app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir)})
+    engine = SearchEngine(index_dir, timezone=setting("timezone"), aliases=aliases)
+    app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir), "ALIASES": str(aliases or "")})
     waitress.serve(
         app,
         _server=partial(_create_server, header_timeout=limits.header_timeout),  # waitress.serve's server maker

@@ -14,7 +14,7 @@ from searchengine.facets import FACETS
 from searchengine.query import has_phrase
 from searchengine.results import Hint
 
-__all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH"]
+__all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH", "EXPANSION_SOURCES_ZH"]
 
 #: The page's wording of each of the library's hints (see ``searchengine.results.HINT_TEXTS``).
 HINTS_ZH = {
@@ -26,6 +26,13 @@ HINTS_ZH = {
     "not_a_date": "“{field}:{value}”不是日期（可写 2021、2021-10 或 2021-10-21），已忽略",
     "not_a_value": "“{field}:{value}”不是有效的筛选值，已忽略",
     "no_match": "没有匹配的文章：试试减少关键词、换个说法，或去掉引号和筛选条件",
+}
+
+
+#: The page's wording of where an expansion's forms come from (``Expansion.source``).
+EXPANSION_SOURCES_ZH = {
+    "regional": "港台与大陆用语",
+    "alias": "人名、地名的别称",
 }
 
 
@@ -77,4 +84,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso_date, "iso_date")
     app.add_template_global(page_numbers, "page_numbers")
     app.add_template_global(has_phrase, "query_has_phrase")
-    app.jinja_env.globals.update(facets=FACETS, facet_labels={f.name: f.label for f in FACETS})
+    app.jinja_env.globals.update(
+        facets=FACETS, facet_labels={f.name: f.label for f in FACETS}, expansion_sources=EXPANSION_SOURCES_ZH
+    )
