@@ -215,6 +215,13 @@ class SearchEngine:
                 snapshot = self._snapshot = _Snapshot(view, analyzer)
             return snapshot
 
+    def warm_up(self) -> None:
+        """Make now what the first queries would otherwise wait for: the
+        current generation's sound table (seconds on a large index), used by
+        corrections (see :mod:`searchengine.forgiving`). For servers; a later
+        generation makes its own at its first correction."""
+        self._current().sounds()
+
     # --- searching ------------------------------------------------------------
 
     def search(

@@ -118,9 +118,15 @@ class _Corrector:
         return 0 if clause is None else int(np.count_nonzero(exact_mask(self.view, clause) & self.view.live))
 
     def decide(self, term: Term, typed: int, candidates: list[tuple[str, float]]) -> _Fix | None:
-        """The best of ``candidates`` (text, fit) that occurs, if it should replace or be offered."""
+        """The best of ``candidates`` (text, fit; best first) that occurs, if it should replace or be offered.
+
+        Only candidates as good as the best found so far (the same whole
+        fit) are checked: a phrase lookup is the costly part.
+        """
         best: tuple[float, int, str] | None = None
         for text, fit in candidates[:_CHECKED]:
+            if best is not None and math.floor(fit) < math.floor(best[0]):
+                break
             count = self.occurrences(text)
             if count and (best is None or (fit, count) > best[:2]):
                 best = (fit, count, text)

@@ -54,8 +54,10 @@ _MAX_LETTERS = 60
 #: Chains kept at each point of the dynamic programme, and words per piece.
 _BEAM = 8
 _WORDS_PER_PIECE = 4
-#: A chain of more pieces is a worse reading: each piece costs this much score.
-_PIECE_COST = 6.0
+#: A chain of more pieces is a worse reading: each piece costs more score
+#: than any word's frequency can give (log1p of a document count), so a
+#: chain of fewer words always wins and frequency only orders equals.
+_PIECE_COST = 30.0
 _ONE_WORD = re.compile(f"^[{SPACELESS}]{{1,{MAX_WORD_CHARS}}}$")
 
 
@@ -191,6 +193,7 @@ class SoundIndex:
                     by_sound.setdefault(key, []).append(word)
         self._by_sound = by_sound
         self._keys = sorted(by_sound)
+        self._longest = max(map(len, self._keys), default=0)
         self._frequency = frequency
         self._known: dict[str, int] = {}
 
@@ -215,13 +218,12 @@ class SoundIndex:
         """
         if not sound or len(sound) > _MAX_LETTERS:
             return []
-        longest = max((len(k) for k in self._keys), default=0)
         # best[i]: the best chains covering sound[:i], as (score, pieces, text).
         best: list[list[tuple[float, int, str]]] = [[] for _ in range(len(sound) + 1)]
         best[0] = [(0.0, 0, "")]
         for end in range(1, len(sound) + 1):
             found: list[tuple[float, int, str]] = []
-            for start in range(max(0, end - longest), end):
+            for start in range(max(0, end - self._longest), end):
                 if not best[start]:
                     continue
                 words = self.words(sound[start:end])[:_WORDS_PER_PIECE]

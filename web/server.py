@@ -22,6 +22,7 @@ import resource
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -118,6 +119,9 @@ def _serve_one(
 
     _map_large_blocks_apart()
     engine = SearchEngine(index_dir, timezone=setting("timezone"), aliases=aliases)
+    # The sound table for corrections takes seconds on a large index: made
+    # beside serving, so that no reader's first correction waits for all of it.
+    threading.Thread(target=engine.warm_up, name="warm-up", daemon=True).start()
     app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir), "ALIASES": str(aliases or "")})
     waitress.serve(
         app,
