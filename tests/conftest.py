@@ -71,28 +71,31 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(SAMPLES, tmp_path_factory.mktemp("web-sample") / "index")
 
 
+def _samples_plus(tmp_path_factory: pytest.TempPathFactory, name: str, extra: dict[str, str]) -> Path:
+    """An index of the sample posts plus ``extra`` posts (path: text)."""
+    from tooling import SAMPLES, build, write_posts
+
+    root = tmp_path_factory.mktemp(name)
+    posts = root / "posts"
+    shutil.copytree(SAMPLES, posts)
+    write_posts(posts, extra)
+    return build(posts, root / "index")
+
+
 @pytest.fixture(scope="session")
 def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the sample posts plus :data:`tooling.HOSTILE_POSTS`."""
-    from tooling import HOSTILE_POSTS, SAMPLES, build, write_posts
+    from tooling import HOSTILE_POSTS
 
-    root = tmp_path_factory.mktemp("web-hostile")
-    posts = root / "posts"
-    shutil.copytree(SAMPLES, posts)
-    write_posts(posts, HOSTILE_POSTS)
-    return build(posts, root / "index")
+    return _samples_plus(tmp_path_factory, "web-hostile", HOSTILE_POSTS)
 
 
 @pytest.fixture(scope="session")
 def forgiving_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the sample posts plus :data:`tooling.FORGIVING_POSTS`."""
-    from tooling import FORGIVING_POSTS, SAMPLES, build, write_posts
+    from tooling import FORGIVING_POSTS
 
-    root = tmp_path_factory.mktemp("forgiving")
-    posts = root / "posts"
-    shutil.copytree(SAMPLES, posts)
-    write_posts(posts, FORGIVING_POSTS)
-    return build(posts, root / "index")
+    return _samples_plus(tmp_path_factory, "forgiving", FORGIVING_POSTS)
 
 
 @pytest.fixture(scope="session")
