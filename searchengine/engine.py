@@ -295,7 +295,9 @@ class SearchEngine:
         outcome = _Outcome(parsed, ranked, expanded)
         if not correct or not isinstance(query, str):
             return outcome
-        fix = forgiving.correction(query, parsed, ranked.found, snapshot.view, snapshot.analyzer, snapshot.sounds)
+        fix = forgiving.correction(
+            query, parsed, ranked.found, ranked.total, snapshot.view, snapshot.analyzer, snapshot.sounds
+        )
         if fix is None:
             return outcome
         if fix.replace is not None:

@@ -163,6 +163,7 @@ def correction(
     query: str,
     parsed: ParsedQuery,
     found: dict[str, int],
+    total: int,
     view: IndexView,
     analyzer: Analyzer,
     sounds: Callable[[], SoundIndex],
@@ -170,12 +171,15 @@ def correction(
     """A correction of ``query`` whose terms find nothing or very little, or None.
 
     ``found`` gives the posts holding each clause's text exactly (from the
-    ranking); ``sounds`` makes the index's sound table, and is called only
-    when some term needs it.
+    ranking), ``total`` the posts the query found; ``sounds`` makes the
+    index's sound table, and is called only when some term needs it. When
+    the query found nothing, any term's fix may replace it (``ren min bi``:
+    each syllable may occur somewhere, but not all three).
     """
     families: dict[str, int] = {}
     for clause in parsed.clauses():
-        families[clause.family] = families.get(clause.family, 0) + found.get(clause.text, 0)
+        counted = found.get(clause.text, 0) if total else 0
+        families[clause.family] = families.get(clause.family, 0) + counted
     cleaned, terms = query_terms(query)
     corrector = _Corrector(view, analyzer, sounds)
     fixes: list[_Fix] = []

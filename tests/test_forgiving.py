@@ -239,3 +239,16 @@ def test_a_quoted_slip_is_offered_never_replaced(engine: SearchEngine) -> None:
     assert result.corrected == '"莫斯科模式" 阿富汗' and result.total == 25
     result = engine.search('"新西栏" 阿富汉')  # the unquoted fix alone finds nothing: both are offered
     assert result.corrected is None and result.did_you_mean == '"新西兰" 阿富汗'
+
+
+def test_syllables_that_each_occur_but_not_together_are_read_as_pinyin(tmp_path: Path) -> None:
+    posts = write_posts(
+        tmp_path / "posts",
+        {
+            "a.md": _post("旅游", "假日旅游人数创新高。"),
+            "b.md": _post("甲", "品牌 lv 出现一次。"),
+            "c.md": _post("乙", "单词 you 出现一次。"),
+        },
+    )
+    engine = SearchEngine(build(posts, tmp_path / "index"))
+    assert engine.search("lv you").corrected == "旅游"
