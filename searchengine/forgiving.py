@@ -21,6 +21,7 @@ Two steps, both at query time (nothing here needs a rebuild):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ FAR_MORE = 20
 _CHECKED = 6
 #: Chinese terms longer than this are not corrected by sound.
 _LONGEST_SLIP = 12
+#: At most this many terms (or runs of Latin terms) of one query are looked up
+#: by sound: a query of a hundred slips costs no more than one of eight.
+_MOST_LOOKUPS = 8
 
 
 # --- 1. other forms -------------------------------------------------------------
@@ -146,6 +150,13 @@ class _Corrector:
         # Fewer pieces fit better: a name or phrase, not a string of characters.
         return self.decide(span, typed, [(c.text, -c.pieces) for c in chains])
 
+    def pinyin_run(self, run: list[Term], typed: int) -> _Fix | None:
+        """The run read as pinyin as a whole, else its first term that reads as pinyin alone."""
+        fix = self.pinyin(run, typed)
+        if fix is None and len(run) > 1:
+            fix = next(filter(None, (self.pinyin([term], typed) for term in run[:_MOST_LOOKUPS])), None)
+        return fix
+
     def slip(self, term: Term, text: str, typed: int) -> _Fix | None:
         """A Chinese term found nowhere: same-sound strings of the same length that the index holds."""
         sounds = self.sounds()
@@ -182,22 +193,17 @@ def correction(
         families[clause.family] = families.get(clause.family, 0) + counted
     cleaned, terms = query_terms(query)
     corrector = _Corrector(view, analyzer, sounds)
-    fixes: list[_Fix] = []
+    lookups: list[Callable[[], _Fix | None]] = []
     for run in _latin_runs(terms):
         typed = min(families.get(_text(term, analyzer), 0) for term in run)
         if typed <= LITTLE:
-            fix = corrector.pinyin(run, typed)
-            if fix is None and len(run) > 1:
-                fix = next(filter(None, (corrector.pinyin([term], typed) for term in run)), None)
-            if fix is not None:
-                fixes.append(fix)
+            lookups.append(functools.partial(corrector.pinyin_run, run, typed))
     for term in terms:
         text = _text(term, analyzer)
         typed = families.get(text, 0)
         if typed <= LITTLE and is_cjk(text) and 2 <= len(text) <= _LONGEST_SLIP:
-            fix = corrector.slip(term, text, typed)
-            if fix is not None:
-                fixes.append(fix)
+            lookups.append(functools.partial(corrector.slip, term, text, typed))
+    fixes = [fix for lookup in lookups[:_MOST_LOOKUPS] if (fix := lookup()) is not None]
     if not fixes:
         return None
     # A replacement applies only the fixes that may replace (never a quoted

@@ -215,8 +215,11 @@ def parse_query(query: str, analyzer: Analyzer, timezone: str = "Asia/Shanghai")
 
 
 def _flush(pending: list[Clause], parsed: ParsedQuery) -> None:
+    """End a group; a group the query already has (``阿富汗 阿富汗``) adds nothing, so it is not kept."""
     if pending:
-        parsed.groups.append(Group(tuple(pending)))
+        group = Group(tuple(pending))
+        if group not in parsed.groups:
+            parsed.groups.append(group)
         pending.clear()
 
 

@@ -30,6 +30,11 @@ def test_terms_phrases_or_and_exclusions() -> None:
     assert parsed.hints == []
 
 
+def test_a_term_repeated_is_searched_once() -> None:
+    assert clauses(parse("阿富汗 阿富汗 阿富汗 "*40)) == [[("阿富汗", False)]]
+    assert len(parse('阿富汗 "阿富汗" 阿富汗').groups) == 2
+
+
 def test_chinese_and_full_width_syntax() -> None:
     parsed = parse("“莫斯科模式” ｔｉｔｌｅ：卡布洛夫 －美国 ＯＲ")
     assert clauses(parsed)[0] == [("莫斯科模式", True)]
