@@ -22,7 +22,6 @@ import resource
 import signal
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -120,8 +119,9 @@ def _serve_one(
     _map_large_blocks_apart()
     engine = SearchEngine(index_dir, timezone=setting("timezone"), aliases=aliases)
     # The sound table for corrections takes seconds on a large index: made
-    # beside serving, so that no reader's first correction waits for all of it.
-    threading.Thread(target=engine.warm_up, name="warm-up", daemon=True).start()
+    # before serving, so that no reader's first correction waits for it, and
+    # a worker's memory is all there from its first request.
+    engine.warm_up()
     app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir), "ALIASES": str(aliases or "")})
     waitress.serve(
         app,
