@@ -199,6 +199,10 @@ class Analyzer:
                 raise SearchEngineError(f"user dictionary: cannot load: {exc}") from None
         return tokenizer
 
+    def frequency(self, word: str) -> int:
+        """How common ``word`` (or a single character) is in jieba's dictionary: 0 if it is not there."""
+        return int(self._jieba.FREQ.get(word, 0))
+
     def warm_up(self) -> None:
         """Load jieba now (before forking workers, or before a first query)."""
         self._jieba  # noqa: B018 - the property loads and caches the dictionary

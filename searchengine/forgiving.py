@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +34,18 @@ from searchengine.analysis import Analyzer, is_cjk
 from searchengine.matching import exact_mask
 from searchengine.query import Clause, Group, ParsedQuery, Term, make_clause, query_terms, rewrite
 from searchengine.results import Expansion
-from searchengine.sounds import SoundIndex, all_readings, pinyin_of
+from searchengine.sounds import (
+    SoundIndex,
+    all_readings,
+    chars_sounding,
+    pinyin_of,
+    readings,
+    syllables,
+    tones_of,
+    tones_typed,
+)
 from searchengine.store import IndexView
+from searchengine.store.fields import BODY_CHARS, TITLE_CHARS
 from searchengine.variants import MAX_FORMS, alias_forms, regional_forms
 
 __all__ = ["expand", "expansions", "Correction", "correction", "LITTLE", "FAR_MORE"]
@@ -47,6 +58,9 @@ FAR_MORE = 20
 _CHECKED = 6
 #: Chinese terms longer than this are not corrected by sound.
 _LONGEST_SLIP = 12
+#: Spelling out by characters: the commonest characters tried per sound, and the strings kept per step.
+_CHARS_PER_SOUND = 12
+_SPELLINGS_KEPT = 12
 #: At most this many terms (or runs of Latin terms) of one query are looked up
 #: by sound: a query of a hundred slips costs no more than one of eight.
 _MOST_LOOKUPS = 8
@@ -115,6 +129,36 @@ class _Corrector:
         self.view = view
         self.analyzer = analyzer
         self.sounds = sounds
+        self._pairs: dict[str, int] = {}
+
+    def pair_frequency(self, pair: str) -> int:
+        """In how many posts two characters stand side by side (the character layer's bigram)."""
+        found = self._pairs.get(pair)
+        if found is None:
+            found = self._pairs[pair] = sum(self.view.doc_frequency(name, pair) for name in (BODY_CHARS, TITLE_CHARS))
+        return found
+
+    def commonest(self, chars: Iterable[str]) -> list[str]:
+        """The :data:`_CHARS_PER_SOUND` commonest of ``chars`` (by jieba's dictionary)."""
+        return sorted(chars, key=self.analyzer.frequency, reverse=True)[:_CHARS_PER_SOUND]
+
+    def spelled_out(self, options: list[list[str]]) -> list[tuple[str, float]]:
+        """Strings of one character from each of ``options`` whose neighbours all stand side
+        by side somewhere in the index, best first (by how often they do).
+
+        For names no word list has (jieba splits 登盛 into 登/盛会), spelled out
+        character by character from the index itself.
+        """
+        spelled: list[tuple[str, float]] = [(char, 0.0) for char in options[0]] if options else []
+        for chars in options[1:]:
+            grown = []
+            for text, score in spelled:
+                for char in chars:
+                    pairs = self.pair_frequency(text[-1] + char)
+                    if pairs:
+                        grown.append((text + char, score + math.log1p(pairs)))
+            spelled = heapq.nlargest(_SPELLINGS_KEPT, grown, key=lambda pair: pair[1])
+        return spelled if len(options) > 1 else []
 
     def occurrences(self, text: str) -> int:
         """How many posts hold ``text`` exactly."""
@@ -147,8 +191,16 @@ class _Corrector:
             return None
         chains = self.sounds().chains(sound)
         span = Term(" ".join(term.text for term in run), False, run[0].start, run[-1].end)
-        # Fewer pieces fit better: a name or phrase, not a string of characters.
-        return self.decide(span, typed, [(c.text, -c.pieces) for c in chains])
+        # Fewer pieces fit better: a name or phrase, not a string of characters;
+        # of as many pieces, one with the tones typed (bāoyáng: 褒扬, not 保养).
+        tones = tones_typed(span.text)
+        fits = [(c.text, -c.pieces + (0.5 if tones in tones_of(c.text) else 0.0)) for c in chains]
+        fix = self.decide(span, typed, sorted(fits, key=lambda pair: pair[1], reverse=True))
+        if fix is None:
+            split = syllables(sound) or []
+            options = [self.commonest(chars_sounding(syllable)) for syllable in split]
+            fix = self.decide(span, typed, [(text, score / 1000) for text, score in self.spelled_out(options)])
+        return fix
 
     def pinyin_run(self, run: list[Term], typed: int) -> _Fix | None:
         """The run read as pinyin as a whole, else its first term that reads as pinyin alone."""
@@ -158,16 +210,40 @@ class _Corrector:
         return fix
 
     def slip(self, term: Term, text: str, typed: int) -> _Fix | None:
-        """A Chinese term found nowhere: same-sound strings of the same length that the index holds."""
+        """A Chinese term found nowhere: same-sound strings of the same length that the index holds,
+        made of its words or with one character replaced."""
         sounds = self.sounds()
         fits: dict[str, float] = {}
-        for sound in all_readings(text):
+        for rank, sound in enumerate(all_readings(text)):
+            # The term's usual reading first (登 is deng, rarely de): 登胜 means 登盛, not 得胜.
+            usual = 0.5 if rank == 0 else 0.0
             for chain in sounds.chains(sound):
                 if len(chain.text) == len(text) and chain.text != text:
                     same = sum(a == b for a, b in zip(chain.text, text, strict=True))
-                    fits[chain.text] = max(fits.get(chain.text, -math.inf), same + chain.score / 1000)
-        ranked = sorted(fits.items(), key=lambda pair: pair[1], reverse=True)
-        return self.decide(term, typed, ranked)
+                    fit = same + usual + chain.score / 1000
+                    fits[chain.text] = max(fits.get(chain.text, -math.inf), fit)
+        for spelled, fit in self.substitutions(text):
+            fits[spelled] = max(fits.get(spelled, -math.inf), fit)
+        return self.decide(term, typed, sorted(fits.items(), key=lambda pair: pair[1], reverse=True))
+
+    def substitutions(self, text: str) -> list[tuple[str, float]]:
+        """``text`` with one character replaced by a common one of the same sound whose
+        neighbours stand beside it in the index, with its fit (characters kept, the
+        usual reading): for slips in names that no word list has."""
+        found = []
+        for at, typed in enumerate(text):
+            sounds = readings(typed)
+            alike = dict.fromkeys(
+                char for sound in sounds for char in self.commonest(set(chars_sounding(sound)) - {typed})
+            )
+            for char in alike:
+                before = self.pair_frequency(text[at - 1] + char) if at else 1
+                after = self.pair_frequency(char + text[at + 1]) if at + 1 < len(text) else 1
+                if before and after:
+                    usual = 0.5 if sounds and sounds[0] in readings(char) else 0.0
+                    fit = len(text) - 1 + usual + math.log1p(before + after) / 1000
+                    found.append((text[:at] + char + text[at + 1 :], fit))
+        return found
 
 
 def correction(

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pypinyin import Style, lazy_pinyin
 from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
@@ -44,6 +45,10 @@ __all__ = [
     "all_readings",
     "pinyin_of",
     "pinyin_prefix",
+    "tones_typed",
+    "tones_of",
+    "chars_sounding",
+    "syllables",
     "MAX_WORD_CHARS",
 ]
 
@@ -138,6 +143,59 @@ def pinyin_of(text: str) -> str | None:
     return letters if fewest <= len(letters) and max(fewest, len(parts)) >= 2 else None
 
 
+def tones_typed(text: str) -> str | None:
+    """The pinyin as typed with its tones (``bāoyáng``, ``bao1yang2``), spaces out; None if typed without tones."""
+    letters = unicodedata.normalize("NFC", text.lower()).replace("v", "ü").replace("u:", "ü")
+    letters = re.sub(r"[\s'’]+", "", letters)
+    toneless = re.sub(r"[1-5]", "", _toneless(letters).replace("v", "ü"))
+    return letters if letters != toneless else None
+
+
+def tones_of(word: str) -> tuple[str, str]:
+    """A Chinese word's pinyin with tone marks and with tone numbers (``bāoyáng``, ``bao1yang2``), as typed."""
+    marks = "".join(lazy_pinyin(word, style=Style.TONE))
+    numbers = "".join(lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True))
+    return marks, numbers.replace("v", "ü")
+
+
+@lru_cache(maxsize=1)
+def _common_chars() -> dict[str, tuple[str, ...]]:
+    """The common characters (GB2312's 6,763) by each of their toneless readings."""
+    found: dict[str, list[str]] = {}
+    for code, values in pinyin_dict.items():
+        char = chr(code)
+        try:
+            char.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if len(char.encode("gb2312")) == 2:
+            for syllable in dict.fromkeys(_toneless(value) for value in values.split(",")):
+                found.setdefault(syllable, []).append(char)
+    return {syllable: tuple(chars) for syllable, chars in found.items()}
+
+
+def chars_sounding(syllable: str) -> tuple[str, ...]:
+    """The common characters that can be read ``syllable`` (toneless): for names no word list has."""
+    return _common_chars().get(syllable, ())
+
+
+def syllables(letters: str) -> list[str] | None:
+    """``letters`` (toneless pinyin) split into the fewest syllables, or None."""
+    fewest = [0] + [len(letters) + 1] * len(letters)
+    back = [0] * (len(letters) + 1)
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - 6), end):
+            if fewest[start] + 1 < fewest[end] and letters[start:end] in _syllables():
+                fewest[end], back[end] = fewest[start] + 1, start
+    if fewest[len(letters)] > len(letters):
+        return None
+    found, end = [], len(letters)
+    while end:
+        found.append(letters[back[end] : end])
+        end = back[end]
+    return found[::-1]
+
+
 def pinyin_prefix(text: str) -> str | None:
     """Like :func:`pinyin_of`, for what a reader is still typing: the last
     syllable may be unfinished (``mosik`` → ``mosik``, as in mosike)."""
@@ -159,13 +217,8 @@ def _syllable_starts() -> frozenset[str]:
 
 def _fewest_syllables(letters: str) -> int:
     """How few valid syllables ``letters`` splits into (more than its length if it does not split)."""
-    syllables = _syllables()
-    fewest = [0] + [10**6] * len(letters)
-    for end in range(1, len(letters) + 1):
-        for start in range(max(0, end - 6), end):
-            if fewest[start] + 1 < fewest[end] and letters[start:end] in syllables:
-                fewest[end] = fewest[start] + 1
-    return fewest[len(letters)]
+    found = syllables(letters)
+    return len(letters) + 1 if found is None else len(found)
 
 
 @dataclass(frozen=True)

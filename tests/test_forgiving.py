@@ -39,6 +39,12 @@ POSTS = {
     "news/apec.md": _post("APEC会议开幕", "APEC领导人非正式会议开幕，covid疫情与iPhone供应链受关注。"),
     **{f"news/data-{i}.md": _post(f"统计公报{i}", f"国家统计局发布数据，数据显示增长。第{i}期。") for i in range(3)},
     **{f"news/files-{i}.md": _post(f"档案馆{i}", f"档案资料对外开放。第{i}批。") for i in range(2)},
+    # Same sounds, other tones or readings: 褒扬 (bāoyáng) beside commoner 保养 (bǎoyǎng);
+    # 登盛 (Thein Sein) beside 得胜, which 登胜 could only mean through 登's rare reading de.
+    "news/praise.md": _post("表彰大会", "大会褒扬先进集体。"),
+    **{f"news/care-{i}.md": _post(f"汽车保养{i}", f"冬季汽车保养要点。第{i}条。") for i in range(3)},
+    "news/myanmar.md": _post("缅甸总统", "缅甸总统登盛会见来宾。"),
+    **{f"news/win-{i}.md": _post(f"比赛{i}", f"主队得胜归来。第{i}场。") for i in range(3)},
 }
 
 
@@ -127,6 +133,12 @@ def test_pinyin_finds_the_name(engine: SearchEngine, typed: str) -> None:
     assert "<mark>卡布洛夫</mark>" in result.hits[0].snippet.html
 
 
+def test_pinyin_of_a_name_no_word_list_has(engine: SearchEngine) -> None:
+    """jieba reads 缅甸总统登盛会见 as 登/盛会/见: the name is spelled out from the index's characters."""
+    result = engine.search("deng sheng")
+    assert result.corrected == "登盛" and [hit.path for hit in result.hits] == ["news/myanmar.md"]
+
+
 def test_pinyin_with_v_for_u_umlaut(engine: SearchEngine) -> None:
     assert engine.search("lvyou").corrected == "旅游"
     assert engine.search("lüyou").corrected == "旅游"
@@ -135,6 +147,12 @@ def test_pinyin_with_v_for_u_umlaut(engine: SearchEngine) -> None:
 def test_pinyin_of_a_phrase_of_several_words(engine: SearchEngine) -> None:
     result = engine.search("mosikemoshi")
     assert result.corrected == "莫斯科模式" and result.total == 25
+
+
+def test_tones_typed_choose_between_words_of_one_sound(engine: SearchEngine) -> None:
+    assert engine.search("baoyang").corrected == "保养"
+    assert engine.search("bāoyáng").corrected == "褒扬"
+    assert engine.search("bao1 yang2").corrected == "褒扬"
 
 
 def test_search_as_typed_when_asked(engine: SearchEngine) -> None:
@@ -161,6 +179,10 @@ def test_a_slip_found_nowhere_is_searched_as_corrected(engine: SearchEngine, typ
     result = engine.search(typed)
     assert result.corrected == meant
     assert result.total and all(meant in hit.title + normalize(hit.snippet.text) for hit in result.hits)
+
+
+def test_a_slip_reads_as_its_usual_sound_first(engine: SearchEngine) -> None:
+    assert engine.search("登胜").corrected == "登盛"
 
 
 def test_a_rare_term_is_kept_and_the_common_one_offered(engine: SearchEngine) -> None:
