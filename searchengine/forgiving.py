@@ -10,9 +10,10 @@ Two steps, both at query time (nothing here needs a rebuild):
 2. **Corrections** (:func:`correction`), only when a term finds nothing or
    very little. A Latin term that reads as pinyin (``kabuluofu``) and a
    Chinese term that occurs nowhere (``阿富汉``) are looked up by sound among
-   the index's own words (:mod:`searchengine.sounds`); the candidates are
-   checked against the index, and the one that occurs, fits the typing best
-   and is most frequent wins. A term that occurs nowhere is replaced (the
+   the index's own words (:mod:`searchengine.sounds`), and, for names that no
+   word list has, spelled out from characters that stand side by side in the
+   index; the candidates are checked against the index, and the one that
+   occurs, fits the typing best and is most frequent wins. A term that occurs nowhere is replaced (the
    engine searches the correction, and says so); a term that occurs, but in
    far fewer posts than a correction, is only offered one ("did you mean").
    A term found as typed is never replaced.
