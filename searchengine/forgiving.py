@@ -139,9 +139,9 @@ class _Corrector:
             found = self._pairs[pair] = sum(self.view.doc_frequency(name, pair) for name in (BODY_CHARS, TITLE_CHARS))
         return found
 
-    def commonest(self, chars: Iterable[str]) -> list[str]:
-        """The :data:`_CHARS_PER_SOUND` commonest of ``chars`` (by jieba's dictionary)."""
-        return sorted(chars, key=self.analyzer.frequency, reverse=True)[:_CHARS_PER_SOUND]
+    def commonest(self, chars: Iterable[str], most: int = _CHARS_PER_SOUND) -> list[str]:
+        """The ``most`` commonest of ``chars`` (by jieba's dictionary)."""
+        return sorted(chars, key=self.analyzer.frequency, reverse=True)[:most]
 
     def spelled_out(self, options: list[list[str]]) -> list[tuple[str, float]]:
         """Strings of one character from each of ``options`` whose neighbours all stand side
@@ -235,14 +235,17 @@ class _Corrector:
         for at, typed in enumerate(text):
             sounds = readings(typed)
             alike = dict.fromkeys(
-                char for sound in sounds for char in self.commonest(set(chars_sounding(sound)) - {typed})
+                char
+                for sound in sounds
+                for char in self.commonest(set(chars_sounding(sound)) - {typed}, 2 * _CHARS_PER_SOUND)
             )
             for char in alike:
                 before = self.pair_frequency(text[at - 1] + char) if at else 1
                 after = self.pair_frequency(char + text[at + 1]) if at + 1 < len(text) else 1
                 if before and after:
                     usual = 0.5 if sounds and sounds[0] in readings(char) else 0.0
-                    fit = len(text) - 1 + usual + math.log1p(before + after) / 1000
+                    # Below a word of the index that keeps as many characters (推介, not 推解).
+                    fit = len(text) - 1 + usual - 0.25 + math.log1p(before + after) / 1000
                     found.append((text[:at] + char + text[at + 1 :], fit))
         return found
 

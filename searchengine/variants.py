@@ -4,8 +4,8 @@ Normalization already makes 習近平 and 习近平 one string; this module goes
 further, to *other words* for the same thing:
 
 * **vocabulary**, from OpenCC's phrase tables: Taiwan and Hong Kong to the
-  mainland (``tw2sp``, ``hk2s``: 軟體 → 软件, 紐西蘭 → 新西兰) and back
-  (``s2twp``, ``s2hk``: 软件 → 軟體), so a term finds posts written either way;
+  mainland (``tw2sp``, ``hk2sp``: 軟體 → 软件, 紐西蘭 → 新西兰) and back
+  (``s2twp``, ``s2hkp``: 软件 → 軟體), so a term finds posts written either way;
 * **names**, from an alias table (:mod:`searchengine.aliases`): 川普 → 特朗普,
   普丁 → 普京, and the reverse.
 
@@ -33,8 +33,8 @@ MAX_FORMS = 6
 
 #: OpenCC configurations: to the mainland's words from Taiwan's and Hong
 #: Kong's (they read traditional characters), and from the mainland's to theirs.
-_TO_MAINLAND = ("tw2sp", "hk2s")
-_FROM_MAINLAND = ("s2twp", "s2hk")
+_TO_MAINLAND = ("tw2sp", "hk2sp")
+_FROM_MAINLAND = ("s2twp", "s2hkp")
 _CJK = re.compile(f"[{CJK_RANGES}]")
 
 
@@ -52,6 +52,8 @@ def regional_forms(text: str, typed: str = "") -> list[str]:
     if not _CJK.search(text):
         return []
     traditional = {_converter("s2t").convert(text)}
+    # The tables write Latin letters in capitals (B肝 for 乙肝); normalized text is lower case.
+    traditional |= {form.upper() for form in traditional if form != form.upper()}
     if typed:
         traditional.add(typed)
     converted = [_converter(config).convert(source) for config in _TO_MAINLAND for source in traditional]

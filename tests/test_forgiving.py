@@ -274,3 +274,13 @@ def test_syllables_that_each_occur_but_not_together_are_read_as_pinyin(tmp_path:
     )
     engine = SearchEngine(build(posts, tmp_path / "index"))
     assert engine.search("lv you").corrected == "旅游"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("B肝疫苗", "乙肝疫苗"), ("美國密芝根大學", "美国密歇根大学")],
+)
+def test_regional_phrases_with_latin_letters_and_hong_kong_names(tmp_path: Path, typed: str, meant: str) -> None:
+    posts = write_posts(tmp_path / "posts", {"a.md": _post("新闻", f"{meant}相关消息。")})
+    result = SearchEngine(build(posts, tmp_path / "index")).search(typed)
+    assert result.total == 1 and result.expansions[0].forms == [meant]
