@@ -441,11 +441,7 @@ def query_terms(query: str) -> tuple[str, list[Term]]:
     """The cleaned query (what the parser reads) and its plain search terms:
     no operators, filters or exclusions. For rewriting a term, as corrections do."""
     cleaned = _clean(query, [])
-    terms = [
-        Term(item.text, item.quoted, item.start, item.end)
-        for item in _scan(cleaned, [])
-        if not _is_or(item) and not item.negated and item.field is None
-    ]
+    terms = [Term(item.text, item.quoted, item.start, item.end) for item in _scan(cleaned, []) if _is_plain(item)]
     return cleaned, terms
 
 
@@ -463,13 +459,13 @@ def _items(query: str) -> list[_Item]:
     return _scan(_clean(query, []), [])
 
 
+def _is_plain(item: _Item) -> bool:
+    """A search term: not an operator, a filter or an exclusion."""
+    return not _is_or(item) and not item.negated and item.field is None
+
+
 def _plain_words(items: list[_Item]) -> list[str]:
-    return [
-        word
-        for item in items
-        if not _is_or(item) and not item.negated and item.field is None
-        for word in item.text.split()
-    ]
+    return [word for item in items if _is_plain(item) for word in item.text.split()]
 
 
 def _unquoted(item: _Item) -> str:

@@ -291,6 +291,6 @@ class SoundIndex:
         start = bisect_left(self._keys, prefix)
         keys = list(itertools.takewhile(lambda key: key.startswith(prefix), self._keys[start : start + 400]))
         keys.sort(key=len)
-        words = [word for key in keys[:40] for word in self._by_sound[key]]
-        words.sort(key=lambda word: (len(reading(word) or ""), -self.frequency(word)))
-        return [word for word in words if self.frequency(word) > 0][:limit]
+        found = [(len(key), -self.frequency(word), word) for key in keys[:40] for word in self._by_sound[key]]
+        found.sort(key=lambda entry: entry[:2])
+        return [word for _, minus, word in found if minus < 0][:limit]

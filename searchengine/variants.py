@@ -43,20 +43,14 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
-def regional_forms(text: str, typed: str = "") -> list[str]:
-    """Other normalized forms of normalized ``text`` by OpenCC's regional phrase tables.
-
-    ``typed`` is the term as the reader wrote it: converting the traditional
-    characters they typed is more faithful than converting back from ``text``.
-    """
+def regional_forms(text: str) -> list[str]:
+    """Other normalized forms of normalized ``text`` by OpenCC's regional phrase tables."""
     if not _CJK.search(text):
         return []
-    traditional = {_converter("s2t").convert(text)}
+    traditional = _converter("s2t").convert(text)
     # The tables write Latin letters in capitals (B肝 for 乙肝); normalized text is lower case.
-    traditional |= {form.upper() for form in traditional if form != form.upper()}
-    if typed:
-        traditional.add(typed)
-    converted = [_converter(config).convert(source) for config in _TO_MAINLAND for source in traditional]
+    sources = dict.fromkeys((traditional, traditional.upper()))
+    converted = [_converter(config).convert(source) for config in _TO_MAINLAND for source in sources]
     converted += [_converter(config).convert(text) for config in _FROM_MAINLAND]
     return _others(text, (normalize(form) for form in converted))
 
