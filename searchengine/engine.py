@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from searchengine import forgiving, snippets
+from searchengine import forgiving, snippets, variants
 from searchengine.aliases import AliasTable, bundled_aliases, load_aliases
 from searchengine.analysis import Analyzer, analyzer_for
 from searchengine.dates import load_zone
@@ -216,10 +216,13 @@ class SearchEngine:
             return snapshot
 
     def warm_up(self) -> None:
-        """Make now what the first queries would otherwise wait for: the
-        current generation's sound table (seconds on a large index), used by
-        corrections (see :mod:`searchengine.forgiving`). For servers; a later
-        generation makes its own at its first correction."""
+        """Make now what the first queries would otherwise wait for: OpenCC's
+        regional tables (about 50 MB) and the current generation's sound table
+        (seconds on a large index), used by forgiving search (see
+        :mod:`searchengine.forgiving`). For servers, so that a worker's memory
+        is all there before its first request; a later generation makes its
+        own sound table at its first correction."""
+        variants.load_tables()
         self._current().sounds()
 
     # --- searching ------------------------------------------------------------

@@ -25,7 +25,7 @@ from searchengine.aliases import AliasTable
 from searchengine.analysis import CJK_RANGES
 from searchengine.normalize import normalize
 
-__all__ = ["regional_forms", "alias_forms", "MAX_FORMS"]
+__all__ = ["regional_forms", "alias_forms", "load_tables", "MAX_FORMS"]
 
 #: At most this many other forms per term (a term naming several people
 #: could otherwise multiply into dozens).
@@ -41,6 +41,12 @@ _CJK = re.compile(f"[{CJK_RANGES}]")
 @cache
 def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
+
+
+def load_tables() -> None:
+    """Load OpenCC's regional tables now (about 50 MB, loaded at the first term otherwise)."""
+    for config in ("s2t", *_TO_MAINLAND, *_FROM_MAINLAND):
+        _converter(config)
 
 
 def regional_forms(text: str) -> list[str]:
