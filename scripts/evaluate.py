@@ -3,6 +3,7 @@
 
     python scripts/evaluate.py [--posts DIR] [--index DIR] [--queries N] [--seed S]
                                [--forgiving N] [--min-success F] [--max-no-result F] [--verbose]
+                               [--devset DIR|none] [--per-query] [--min-ndcg F]
 
 Without --posts, writes a slice of the shared corpus (the 2019 news and the
 guancha articles, about 5,900 posts) with its make_posts.py; without
@@ -31,8 +32,14 @@ of queries with no result at all; a kind below --min-success or above
 not judged). With --verbose it shows examples of each kind and every miss
 with what the engine made of the query.
 
-Exits 1 on any loss or a forgiving kind below its thresholds, so CI can run
-it (tests/test_evaluate.py does, on the 2019 news).
+Last, the ranking (issue #10): nDCG@10 and P@10 on the development set of
+judged queries (--devset, by default ../shared/devsets when it is there;
+relevance.py says how), with each query's figures under --per-query. Below
+--min-ndcg is a failure.
+
+Exits 1 on any loss, a forgiving kind below its thresholds or a ranking
+below its floor, so CI can run it (tests/test_evaluate.py does, on the 2019
+news).
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ from searchengine.analysis import AnalysisSettings, analyzer_for
 # The self-test's own modules, beside this script in scripts/ (first on sys.path when it runs).
 from corpus_truth import CJK, RUN, Corpus, load_corpus, slice_of_shared_corpus, transliterated_names, truth
 from forgiving_queries import ForgivingTally, Lexicon, Probe, forgiving_probes, measure_forgiving, report_forgiving
+from relevance import default_devset, keyword_pairs, load_devset
+from relevance import evaluate as judge
+from relevance import report as report_relevance
 
 #: Digits or Latin letters against one to three Chinese characters (the text is normalized: lowercase).
 MIXED = re.compile(f"[a-z0-9]+{CJK}{{1,3}}|{CJK}{{1,3}}[a-z0-9]+")
@@ -145,7 +155,12 @@ def main() -> int:
     parser.add_argument("--min-success", type=float, default=0.85, help="least success@10 of each forgiving kind")
     parser.add_argument("--max-no-result", type=float, default=0.05, help="most no-result rate of each forgiving kind")
     parser.add_argument("--verbose", action="store_true", help="list forgiving examples and every miss")
+    parser.add_argument("--devset", default=None, help="folder of judged queries (default: the shared one; none: skip)")
+    parser.add_argument("--per-query", action="store_true", help="print each judged query's figures")
+    parser.add_argument("--min-ndcg", type=float, default=0.0, help="least mean nDCG@10 on the judged queries")
     args = parser.parse_args()
+    devset_folder = Path(args.devset) if args.devset not in (None, "none") else default_devset()
+    use_devset = args.devset != "none" and (devset_folder / "tag_queries.tsv").is_file()
     with tempfile.TemporaryDirectory() as scratch:
         posts = args.posts or slice_of_shared_corpus(Path(scratch) / "posts")
         index = args.index or Path(scratch) / "index"
@@ -176,6 +191,8 @@ def main() -> int:
             probes = forgiving_probes(lexicon, args.forgiving, args.seed)
             tallies = measure_forgiving(engine, corpus, probes)
         forgiving_seconds = time.monotonic() - started - seconds
+        devset = load_devset(devset_folder) if use_devset else []
+        figures, pair_figures = judge(engine, devset), judge(engine, keyword_pairs(devset))
     print(
         f"{len(texts)} posts; {sum(map(len, queries.values()))} queries "
         f"({', '.join(f'{k} {len(v)}' for k, v in queries.items())}); {seconds:.0f} s"
@@ -194,6 +211,11 @@ def main() -> int:
     if args.forgiving:
         print(f"forgiving set: {len(probes)} queries generated from the posts; {forgiving_seconds:.0f} s")
         failures += report_forgiving(tallies, args.min_success, args.max_no_result, args.verbose)
+    if use_devset:
+        ndcg, _ = report_relevance(figures, args.per_query)
+        report_relevance(pair_figures, args.per_query, "keyword pairs")
+        if ndcg < args.min_ndcg:
+            failures.append(f"devset nDCG@10 {ndcg:.4f} is below {args.min_ndcg}")
     for line in failures[:20]:
         print("FAIL", line)
     return 1 if failures else 0

@@ -24,6 +24,12 @@ another word. So every field is indexed twice:
   a run that begins with a given character (the last element of the query
   ``问题，年``) without a prefix lookup.
 
+  Where a sentence ends between two runs (。！？； or a line break), the
+  positions jump by :data:`SENTENCE_GAP`: a phrase never spans a sentence
+  end unless the query's does too (the query side jumps by the same rule),
+  and two terms in different sentences are always at least that far apart,
+  which is how proximity respects sentences (see :mod:`searchengine.ranking`).
+
 Both layers see the output of :func:`searchengine.normalize.normalize`, as
 does the query side.
 """
@@ -58,10 +64,15 @@ __all__ = [
     "char_spans",
     "is_cjk",
     "RUN_START",
+    "SENTENCE_GAP",
 ]
 
 #: Bump when tokens change for the same text: old indexes must be rebuilt.
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
+
+#: How far character-layer positions jump where a sentence ends: more than
+#: any proximity bonus reaches (see :mod:`searchengine.ranking`).
+SENTENCE_GAP = 256
 
 #: Marks the first character of a run in the character layer.
 RUN_START = "^"
@@ -71,6 +82,7 @@ DEFAULT_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 # Scripts written without spaces, whose words jieba finds.
 CJK_RANGES = WORD_SCRIPTS
 _RUNS = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"[。！？；!?;…\n]")
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 
@@ -83,10 +95,21 @@ def is_cjk(text: str) -> bool:
     return bool(text) and all(_CJK_CHAR.match(char) for char in text)
 
 
-def char_runs(text: str) -> Iterator[tuple[str, int]]:
-    """Yield ``(run, start)`` for each run of letters and digits."""
+def char_runs(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(run, start, position)`` for each run of letters and digits.
+
+    ``position`` is where the run's first token stands in the character
+    layer: one per character so far, plus :data:`SENTENCE_GAP` per sentence
+    end passed. The indexer and the query side both place runs with it.
+    """
+    position = 0
+    previous_end = 0
     for match in _RUNS.finditer(text):
-        yield match.group(), match.start()
+        if previous_end and _SENTENCE_END.search(text, previous_end, match.start()):
+            position += SENTENCE_GAP
+        yield match.group(), match.start(), position
+        position += match.end() - match.start()
+        previous_end = match.end()
 
 
 def char_tokens(text: str) -> list[tuple[str, int]]:
@@ -103,12 +126,9 @@ def _char_layer(text: str, offsets: bool) -> list[Any]:
     """One implementation for both: the indexer's hot path and the display."""
     tokens: list[Any] = []
     append, extend = tokens.append, tokens.extend
-    pos = 0
-    for match in _RUNS.finditer(text):
-        run = match.group()
+    for run, start, pos in char_runs(text):
         n = len(run)
         if offsets:
-            start = match.start()
             if n > 1:
                 append((RUN_START + run[0], pos, start, start + 1))
             extend([(run[i : i + 2], pos + i, start + i, start + min(i + 2, n)) for i in range(n)])
@@ -116,7 +136,6 @@ def _char_layer(text: str, offsets: bool) -> list[Any]:
             if n > 1:
                 append((RUN_START + run[0], pos))
             extend([(run[i : i + 2], pos + i) for i in range(n)])
-        pos += n
     return tokens
 
 

@@ -195,6 +195,7 @@ def _facet_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @_facet_options
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed: no pinyin or same-sound correction.")
+@click.option("--explain", is_flag=True, help="Show how each hit's score is made up.")
 @click.option("--json", "as_json", is_flag=True, help="Print the library's result as JSON.")
 @_option("timezone")
 @_option("aliases", type=str, show_default="none")
@@ -205,6 +206,7 @@ def search(
     page: int,
     sort: str,
     no_correct: bool,
+    explain: bool,
     as_json: bool,
     timezone: str,
     aliases: str,
@@ -214,13 +216,16 @@ def search(
 
     A query that finds nothing as typed but reads as pinyin (kabuluofu) or
     holds a same-sound slip (阿富汉) is searched as corrected, and the
-    output says so; --no-correct searches it exactly as typed.
+    output says so; --no-correct searches it exactly as typed. --explain
+    shows each hit's score in parts (see the README's ranking section).
     """
     from searchengine.engine import SearchEngine
 
     try:
         engine = SearchEngine(index, timezone=timezone, aliases=aliases or None)
-        result = engine.search(query, limit=limit, page=page, sort=sort, correct=not no_correct, **filters)
+        result = engine.search(
+            query, limit=limit, page=page, sort=sort, correct=not no_correct, explain=explain, **filters
+        )
     except SearchEngineError as error:
         raise _fail(error) from None
     if as_json:
@@ -240,6 +245,9 @@ def search(
         meta = " · ".join(x for x in ((hit.date or "")[:10], "、".join(hit.categories), hit.author) if x)
         click.echo(f"   {hit.path}  {meta}")
         click.echo(f"   {_marked(hit.snippet.text, hit.snippet.spans, color)}")
+        if hit.explain is not None:
+            for line in hit.explain.lines():
+                click.echo(click.style(f"   {line}", dim=True) if color else f"   {line}")
 
 
 def _forgiving_lines(result: SearchResult, color: bool) -> list[str]:

@@ -8,12 +8,13 @@ next call — a long-running server never needs a restart.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 import time
 import weakref
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ from searchengine.dates import load_zone
 from searchengine.documents import DEFAULT_TIMEZONE
 from searchengine.errors import ParameterError, SearchEngineError
 from searchengine.facets import FACETS, facet
-from searchengine.matching import Ranking, match_any_word
+from searchengine.matching import match_any_word
 from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query
-from searchengine.ranking import RankedPage, page_of, rank
+from searchengine.ranking import RankedPage, Scored, page_of, rank, score
+from searchengine.ranking_model import Ranking
 from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult
 from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
@@ -143,6 +145,9 @@ class SearchEngine:
     aliases:
         A user alias table (see :mod:`searchengine.aliases`), added to the
         bundled one. It is read again whenever it changes: no rebuild.
+    ranking:
+        The ranking model (see :mod:`searchengine.ranking_model`); by
+        default the trained one shipped in ``data/ranking.json``.
     """
 
     def __init__(
@@ -150,14 +155,14 @@ class SearchEngine:
         index_dir: Path | str,
         *,
         timezone: str = DEFAULT_TIMEZONE,
-        ranking: Ranking = Ranking(),
+        ranking: Ranking | None = None,
         aliases: Path | str | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._folder = IndexFolder(self.index_dir)
         load_zone(timezone)  # an unknown zone is a ParameterError now, not at the first query
         self.timezone = timezone
-        self.ranking = ranking
+        self.ranking = ranking if ranking is not None else _shipped_ranking()
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._alias_file = Path(aliases) if aliases else None
@@ -235,6 +240,7 @@ class SearchEngine:
         page: int = 1,
         sort: str = "relevance",
         correct: bool = True,
+        explain: bool = False,
         **filters: str | int | None,
     ) -> SearchResult:
         """Search; ``filters`` (one value per facet, such as ``category="国际"``,
@@ -245,18 +251,23 @@ class SearchEngine:
         same-sound slip is searched as corrected (``result.corrected``) unless
         ``correct`` is False; see :mod:`searchengine.forgiving`.
 
+        With ``explain``, each hit carries its score in parts
+        (:class:`~searchengine.results.Explanation`).
+
         Never raises for the query text (bad syntax becomes plain text or a
         hint); raises :class:`ParameterError` for an invalid parameter.
         """
         started = time.perf_counter()
         _check_page(limit, page, sort)
         snapshot = self._current()
-        outcome = self._evaluate(snapshot, query, filters, sort, (page - 1) * limit, limit, correct)
+        outcome = self._evaluate(snapshot, query, filters, sort, (page - 1) * limit, limit, correct, explain)
         parsed, ranked = outcome.parsed, outcome.ranked
         needles = parsed.needles()
         hits = [
             self._hit(snapshot.view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)
         ]
+        if explain:
+            hits = [replace(hit, explain=why) for hit, why in zip(hits, ranked.explanations, strict=True)]
         result = SearchResult(
             query=query,
             total=ranked.total,
@@ -290,11 +301,12 @@ class SearchEngine:
         offset: int,
         limit: int,
         correct: bool,
+        explain: bool = False,
     ) -> _Outcome:
         """Parse, expand and rank ``query``; then, if it found little, its correction."""
         parsed, expanded = self._parse(snapshot, query)
         _add_filters(parsed, filters)
-        ranked = rank(snapshot.view, parsed, sort, offset, limit, self.ranking)
+        ranked = rank(snapshot.view, parsed, sort, offset, limit, self.ranking, explain)
         outcome = _Outcome(parsed, ranked, expanded)
         if not correct or not isinstance(query, str):
             return outcome
@@ -306,7 +318,7 @@ class SearchEngine:
         if fix.replace is not None:
             fixed, fixed_expanded = self._parse(snapshot, fix.replace)
             _add_filters(fixed, filters)
-            fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking)
+            fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking, explain)
             if fixed_ranked.total:
                 return _Outcome(fixed, fixed_ranked, fixed_expanded, corrected=fix.replace)
         outcome.did_you_mean = fix.offer
@@ -334,6 +346,26 @@ class SearchEngine:
         ranked = self._evaluate(snapshot, query, {}, sort, 0, max(snapshot.view.size, 1), correct).ranked
         paths = snapshot.view.paths
         return [paths[d] for d in ranked.docs]
+
+    def scored(self, query: str, ranking: Ranking | None = None) -> tuple[Scored, list[str]]:
+        """Every match of ``query`` with its ranking features, and the paths of the matches.
+
+        For fitting the ranking model (``scripts/train_ranking.py``): the
+        query is parsed and expanded as :meth:`search` does (without
+        correction); ``ranking`` sets the BM25F parameters of the features.
+        """
+        snapshot = self._current()
+        parsed, _ = self._parse(snapshot, query)
+        found: dict[str, int] = {}
+        scored = score(snapshot.view, parsed, ranking or self.ranking, found)
+        paths = snapshot.view.paths
+        return scored, [paths[d] for d in scored.docs]
+
+    def paths(self) -> list[str]:
+        """The path of every post in the index (for exports, and for judging a
+        ranking against a development set that names posts by path)."""
+        view = self._current().view
+        return [view.paths[d] for d in np.flatnonzero(view.live)]
 
     def _hit(self, view: IndexView, docnum: int, score: float, needles: list[snippets.Needle]) -> Hit:
         stored = view.stored(docnum)
@@ -363,7 +395,12 @@ class SearchEngine:
         )
 
     def more_like_this(self, path: str, limit: int = 5) -> list[Hit]:
-        """Posts sharing the most distinctive words of the post at ``path``."""
+        """Posts sharing the most distinctive words of the post at ``path``.
+
+        Scored by plain BM25F (:data:`LIKE_THIS`), not the query model: that
+        one is fitted to short queries, where a title holding the term says
+        much; a title holding one of a dozen key words says little.
+        """
         _check_page(limit, 1, "relevance")
         snapshot = self._current()
         view = snapshot.view
@@ -372,9 +409,9 @@ class SearchEngine:
             return []
         stored = view.stored(docnum)
         words = _key_words(view, snapshot.analyzer, f"{stored[TITLE]}\n{stored.get(BODY) or ''}")
-        match = match_any_word(view, words, self.ranking)
+        match = match_any_word(view, words, LIKE_THIS)
         match.which[docnum] = False
-        ranked = page_of(view, match.which, match.scores, match.exact.astype(np.int32), "relevance", 0, limit)
+        ranked = page_of(view, match.which, match.word_scores, match.exact.astype(np.int32), limit, LIKE_THIS.tie)
         needles = parse_query(" ".join(words), snapshot.analyzer, self.timezone).needles()
         return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)]
 
@@ -423,6 +460,16 @@ class SearchEngine:
             last_date=_iso(int(dated.max())) if len(dated) else None,
             analysis=view.settings.describe(),
         )
+
+
+#: BM25F's usual parameters, for "more like this".
+LIKE_THIS = Ranking()
+
+
+@functools.cache
+def _shipped_ranking() -> Ranking:
+    """The trained ranking model of ``data/ranking.json``, read once."""
+    return Ranking.load()
 
 
 def _check_page(limit: int, page: int, sort: str) -> None:

@@ -3,9 +3,10 @@
 A clause (see :mod:`searchengine.query`) matches a post when the post
 contains its exact string — found as a phrase of the character layer, so
 segmentation can never hide it — or, for an unquoted clause, all of its
-words in the word layer. The score is BM25F over title and body (the title
-weighted above the body): the exact string scores as one term, weighted
-above the words, and each word adds its own BM25F.
+words in the word layer. It gets two BM25F scores over title and body (the
+title weighted above the body): one for the exact string as one term, one
+for its words; the ranking model (:mod:`searchengine.ranking_model`) weighs
+the two layers against each other.
 
 Sets of posts are dense arrays over all document numbers (a boolean "which",
 a float "score"): an archive of 75,000 posts makes each array a few hundred
@@ -24,49 +25,36 @@ import numpy as np
 
 from searchengine.normalize import normalize
 from searchengine.query import Clause, Element
+from searchengine.ranking_model import Ranking
 from searchengine.store import IndexView
 from searchengine.store.fields import BODY, BODY_CHARS, BODY_WORDS, TITLE, TITLE_CHARS, TITLE_WORDS
 
-__all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_mask", "Ranking", "contains_sorted"]
-
-K1 = 1.2
-#: Length normalisation, per field. Bodies get a low ``b``: a long article
-#: that names someone twice is more about them than a brief that names them
-#: once, and news lengths vary tenfold.
-TITLE_B = 0.75
-BODY_B = 0.35
-TITLE_WEIGHT = 3.0
-EXACT_WEIGHT = 2.0
+__all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_mask", "contains_sorted"]
 
 _SPACES = re.compile(r"\s+")
 _TITLES = (TITLE_CHARS, TITLE_WORDS)
 _STORED = {TITLE_CHARS: TITLE, BODY_CHARS: BODY}
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """BM25F parameters (see the README's ranking section)."""
-
-    k1: float = K1
-    title_b: float = TITLE_B
-    body_b: float = BODY_B
-    title_weight: float = TITLE_WEIGHT
-    exact_weight: float = EXACT_WEIGHT
-
-
 @dataclass
 class ClauseMatch:
     """What a clause matches, as dense per-document arrays.
 
-    ``starts`` holds the keys (doc << 32 | position) where the exact string
-    starts in the body's character layer: the ranking uses them for
-    proximity between clauses.
+    The two scores are the two layers' evidence, weighed against each other
+    by the ranking model. ``title_starts`` and ``starts`` hold the keys
+    (doc << 32 | position) where the exact string starts in the title's and
+    the body's character layer: the ranking reads proximity, title phrases
+    and how early a term comes from them.
     """
 
     which: np.ndarray  # bool: the document matches
-    scores: np.ndarray  # float: its score (0 where it does not match)
+    exact_scores: np.ndarray  # float: BM25F of the exact string (0 where absent)
+    word_scores: np.ndarray  # float: BM25F of the words, summed (0 where they are not all there)
     exact: np.ndarray  # bool: it contains the exact string
+    in_title: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool: ... in the title
+    in_body: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool: ... in the body
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    title_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass
@@ -87,28 +75,50 @@ def contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     return haystack[where] == needles
 
 
-def match_clause(
-    view: IndexView, clause: Clause, ranking: Ranking = Ranking(), want_starts: bool = False
-) -> ClauseMatch:
-    """Evaluate one clause over the whole index."""
+def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts: bool) -> ClauseMatch:
+    """Evaluate one clause over the whole index.
+
+    The title's start keys are always found (titles are short); the body's
+    only with ``body_starts`` (for proximity between clauses), because a
+    common term's positions in every body cost more than all the rest.
+    Neither for a prefix, which stands for many terms.
+    """
     fields = (
         [(TITLE_CHARS, TITLE_WORDS)] if clause.title_only else [(TITLE_CHARS, TITLE_WORDS), (BODY_CHARS, BODY_WORDS)]
     )
-    phrases = {chars: _phrase(view, chars, clause.elements, want_starts) for chars, _ in fields}
+    whole = not clause.elements[0].prefix
+    want = {TITLE_CHARS: whole, BODY_CHARS: whole and body_starts}
+    phrases = {chars: _phrase(view, chars, clause.elements, want[chars]) for chars, _ in fields}
     if clause.verify:
         phrases = {name: _verified(view, clause, name, phrase) for name, phrase in phrases.items()}
     exact = np.zeros(view.size, bool)
     for phrase in phrases.values():
         exact[phrase.docs] = True
     exact &= view.live
-    scores = ranking.exact_weight * _bm25f(view, exact, {f: (p.docs, p.counts) for f, p in phrases.items()}, ranking)
+    in_title, in_body = np.zeros(view.size, bool), np.zeros(view.size, bool)
+    in_title[phrases[TITLE_CHARS].docs] = True
+    if BODY_CHARS in phrases:
+        in_body[phrases[BODY_CHARS].docs] = True
+    in_title &= view.live
+    in_body &= view.live
+    exact_scores = _bm25f(view, exact, {f: (p.docs, p.counts) for f, p in phrases.items()}, ranking)
     which = exact.copy()
+    word_scores = np.zeros(view.size)
     if clause.words:
         word_which, word_scores = _words(view, clause.words, [w for _, w in fields], ranking)
         which |= word_which
-        scores += word_scores
-    scores[~which] = 0.0
-    return ClauseMatch(which, scores, exact, phrases[fields[-1][0]].starts)
+    word_scores[~which] = 0.0
+    body = phrases.get(BODY_CHARS)
+    return ClauseMatch(
+        which,
+        exact_scores,
+        word_scores,
+        exact,
+        in_title,
+        in_body,
+        body.starts if body is not None else np.zeros(0, np.int64),
+        phrases[TITLE_CHARS].starts,
+    )
 
 
 def exact_mask(view: IndexView, clause: Clause) -> np.ndarray:
@@ -163,9 +173,9 @@ def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want
         common &= holds
     starts = np.zeros(0, np.int64)
     if common.any():
-        for offset, (_, _, keys) in enumerate(fetched):
+        for index, (element, (_, _, keys)) in enumerate(zip(elements, fetched, strict=True)):
             keys = keys[common[keys >> 32]]
-            starts = keys if offset == 0 else starts[contains_sorted(keys, starts + offset)]
+            starts = keys if index == 0 else starts[contains_sorted(keys, starts + element.at)]
             if not len(starts):
                 break
     docs, counts = np.unique(starts >> 32, return_counts=True)
@@ -206,7 +216,7 @@ def _words(
     return which, total
 
 
-def match_any_word(view: IndexView, words: list[str], ranking: Ranking = Ranking()) -> ClauseMatch:
+def match_any_word(view: IndexView, words: list[str], ranking: Ranking) -> ClauseMatch:
     """Documents holding any of ``words``, scored by the sum of their BM25F.
 
     For "more like this": a post's distinctive words, without the exact
@@ -219,7 +229,7 @@ def match_any_word(view: IndexView, words: list[str], ranking: Ranking = Ranking
         which |= holds
         total += scores
     which &= view.live
-    return ClauseMatch(which, total, np.zeros(view.size, bool))
+    return ClauseMatch(which, np.zeros(view.size), total, np.zeros(view.size, bool))
 
 
 def _word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:

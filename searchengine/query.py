@@ -70,11 +70,14 @@ class Element:
     """One position of a character-layer phrase.
 
     Any of ``terms`` may stand there; with ``prefix``, any term starting
-    with the one given.
+    with the one given. ``at`` is its position relative to the phrase's
+    first element: one per character, more across a sentence end (see
+    :data:`searchengine.analysis.SENTENCE_GAP`).
     """
 
     terms: tuple[str, ...]
     prefix: bool = False
+    at: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class Clause:
     def _exact_pattern(self) -> str:
         if self.verify:
             return _SPACE.sub(" ", re.escape(self.text).replace("\\ ", " ")).replace(" ", r"\s+")
-        return _GAP.join(re.escape(run) for run, _ in char_runs(self.text))
+        return _GAP.join(re.escape(run) for run, _, _ in char_runs(self.text))
 
 
 @dataclass(frozen=True)
@@ -303,13 +306,13 @@ def make_clause(text: str, quoted: bool, analyzer: Analyzer, title_only: bool = 
     # Tokens skip punctuation and spaces; a quoted phrase containing some
     # must be checked against the text itself to be exact. Unquoted text is
     # the runs, without punctuation around them.
-    verify = quoted and "".join(run for run, _ in runs) != normalized
-    last_run, last_start = runs[-1]
+    verify = quoted and "".join(run for run, _, _ in runs) != normalized
+    last_run, last_start, _ = runs[-1]
     text = normalized if quoted else normalized[runs[0][1] : last_start + len(last_run)]
     return Clause(text, quoted, tuple(elements), words, title_only, verify, traditional=traditional)
 
 
-def _elements(runs: Sequence[tuple[str, int]]) -> list[Element]:
+def _elements(runs: Sequence[tuple[str, int, int]]) -> list[Element]:
     """The character-layer phrase of a query string (see :mod:`searchengine.analysis`).
 
     A run followed by more query text must end where it ends in the post, so
@@ -319,19 +322,21 @@ def _elements(runs: Sequence[tuple[str, int]]) -> list[Element]:
     that character); a query of one character alone matches it anywhere.
     """
     elements: list[Element] = []
-    for index, (run, _) in enumerate(runs):
+    origin = runs[0][2]
+    for index, (run, _, position) in enumerate(runs):
         first, last = index == 0, index == len(runs) - 1
+        at = position - origin
         if len(run) == 1:
             if not last:
-                elements.append(Element((run,)))
+                elements.append(Element((run,), at=at))
             elif first:
                 elements.append(Element((run,), prefix=True))
             else:
-                elements.append(Element((RUN_START + run, run)))
+                elements.append(Element((RUN_START + run, run), at=at))
         else:
-            elements.extend(Element((run[i : i + 2],)) for i in range(len(run) - 1))
+            elements.extend(Element((run[i : i + 2],), at=at + i) for i in range(len(run) - 1))
             if not last:
-                elements.append(Element((run[-1],)))
+                elements.append(Element((run[-1],), at=at + len(run) - 1))
     return elements
 
 

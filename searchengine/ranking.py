@@ -4,17 +4,25 @@ Ranking, in order of precedence:
 
 1. **Exactness** — how many of the query's terms a post contains as exact
    strings. A post containing 莫斯科模式 ranks above one that only has
-   莫斯科 and 模式 scattered, whatever their BM25 scores. A term searched in
+   莫斯科 and 模式 scattered, whatever its other scores. A term searched in
    several forms (软件 and 軟體, see :mod:`searchengine.forgiving`) counts
    the form as typed, unless another form is far more common in the index
    (紐西蘭 typed, 新西兰 written): the reader's own form first, unless the
    archive plainly calls it something else.
-2. **Relevance** — the sum of the clauses' BM25F scores (title above body,
-   the exact string above its words) plus a bonus when the terms stand
-   close together (adjacent terms get the whole bonus).
-3. **Recency** — among scores within 2% of each other, newer posts first.
+2. **Relevance** — a weighted sum of features (the weights are the ranking
+   model, :mod:`searchengine.ranking_model`, fitted to judged queries):
+   the BM25F of the terms' exact strings and of their words; proximity of
+   consecutive terms within a sentence of the body (positions jump at each
+   sentence end, see :data:`searchengine.analysis.SENTENCE_GAP`); how much
+   of the title the terms are, whether it begins with them, and how close
+   together they stand there; and a prior against roundups of briefs, read
+   from the post's layout (:mod:`searchengine.structure`).
+3. **Recency** — among scores within ``Ranking.tie`` of the best score,
+   newer posts first.
 
-``sort="date"`` orders the same matches by date alone, newest first.
+Features are computed over arrays of the matching documents, never one post
+at a time in Python. ``sort="date"`` orders the same matches by date alone,
+newest first. :func:`rank` can explain each hit's score (``explain=True``).
 """
 
 from __future__ import annotations
@@ -23,20 +31,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchengine.analysis import SENTENCE_GAP
 from searchengine.facets import Facet, facet
-from searchengine.matching import ClauseMatch, Ranking, exact_mask, match_clause
+from searchengine.matching import ClauseMatch, exact_mask, match_clause
 from searchengine.query import Clause, Filters, Group, ParsedQuery
+from searchengine.ranking_model import FEATURES, Ranking
+from searchengine.results import ClauseExplanation, Explanation
 from searchengine.store import IndexView
 from searchengine.store.schema import NO_DATE
+from searchengine.structure import letter_count
 
-__all__ = ["RankedPage", "rank", "page_of", "PROXIMITY_WEIGHT"]
+__all__ = ["RankedPage", "Scored", "rank", "score", "page_of", "order"]
 
-PROXIMITY_WEIGHT = 1.0
-_PROXIMITY_SCALE = 8.0  # characters: a gap this long halves the bonus
-_NEAR_EQUAL = np.log(1.02)
+#: Characters: two terms this far apart in a sentence get half the proximity bonus.
+PROXIMITY_SCALE = 8.0
+#: Brief items from which a post counts wholly as a roundup (one item is no roundup).
+ROUNDUP_ITEMS = 5
 #: Another form of a term ranks as the term itself when it is in this many
 #: times more posts than the form typed.
 DOMINANT = 10
+_COLUMN = {name: index for index, name in enumerate(FEATURES)}
 
 
 @dataclass
@@ -49,78 +63,131 @@ class RankedPage:
     matched: np.ndarray  # every matching document (sorted), for facets
     #: For each clause's text: how many posts hold it exactly (before filters).
     found: dict[str, int] = field(default_factory=dict)
+    #: With ``explain``: each hit's score in parts, in page order.
+    explanations: list[Explanation] = field(default_factory=list)
+
+
+@dataclass
+class _GroupMatch:
+    """A group's clauses merged (OR), with each clause's own match kept for explaining."""
+
+    merged: ClauseMatch
+    letters: np.ndarray  # per document: letters of the group's exact string in the title
+    clauses: list[tuple[Clause, ClauseMatch]]
+
+
+@dataclass
+class Scored:
+    """Every match of a query with its features: what ranking, explaining and training read."""
+
+    docs: np.ndarray  # matching document numbers, sorted
+    tiers: np.ndarray  # per match: how many terms it holds exactly
+    features: np.ndarray  # per match: one row of FEATURES
+    dates: np.ndarray  # per match: seconds since the epoch (NO_DATE sorts last)
+    groups: list[_GroupMatch] = field(default_factory=list)
+
+    def scores(self, ranking: Ranking) -> np.ndarray:
+        return self.features @ np.array([ranking.weight(name) for name in FEATURES])
 
 
 def rank(
     view: IndexView,
     parsed: ParsedQuery,
-    sort: str = "relevance",
-    offset: int = 0,
-    limit: int = 10,
-    ranking: Ranking = Ranking(),
+    sort: str,
+    offset: int,
+    limit: int,
+    ranking: Ranking,
+    explain: bool = False,
 ) -> RankedPage:
     """Evaluate ``parsed`` over ``view`` and return the requested page."""
     found: dict[str, int] = {}
-    which, scores, tiers = _evaluate(view, parsed, ranking, found)
-    for clause in parsed.excluded:
-        which &= ~exact_mask(view, clause)
-    if not parsed.filters.is_empty():
-        which &= _filter_mask(view, parsed.filters)
-    page = page_of(view, which, scores, tiers, sort, offset, limit)
-    page.found = found
+    scored = score(view, parsed, ranking, found)
+    scores = scored.scores(ranking)
+    picked = order(scored.dates, scores, scored.tiers, sort, offset + limit, ranking.tie)[offset : offset + limit]
+    page = RankedPage(len(scored.docs), scored.docs[picked], scores[picked], scored.docs, found)
+    if explain:
+        page.explanations = [_explain(scored, int(i), scores, ranking, sort) for i in picked]
     return page
 
 
 def page_of(
-    view: IndexView, which: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, offset: int, limit: int
+    view: IndexView, which: np.ndarray, scores: np.ndarray, tiers: np.ndarray, limit: int, tie: float
 ) -> RankedPage:
-    """The requested page of the documents in ``which``, in rank order."""
+    """The first page of the documents in ``which`` by relevance, scored by ``scores`` (for "more like this")."""
     docs = np.flatnonzero(which)
-    order = _order(view, docs, scores[docs], tiers[docs], sort, offset + limit)
-    page = order[offset : offset + limit]
-    return RankedPage(len(docs), docs[page], scores[docs[page]], docs)
+    picked = order(view.date[docs], scores[docs], tiers[docs], "relevance", limit, tie)[:limit]
+    return RankedPage(len(docs), docs[picked], scores[docs[picked]], docs)
 
 
-def _evaluate(
-    view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[str, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dense arrays: which documents match, their scores and exactness tiers (``found`` is filled in)."""
-    if not parsed.groups:
+def score(view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[str, int]) -> Scored:
+    """Match ``parsed`` (filters and exclusions applied) and compute each match's features (``found`` is filled in)."""
+    proximity = len(parsed.groups) > 1
+    groups = [_match_group(view, group, ranking, found, proximity) for group in parsed.groups]
+    if groups:
+        which = groups[0].merged.which.copy()
+        for group in groups[1:]:
+            which &= group.merged.which
+    else:
         which = view.live.copy() if not parsed.filters.is_empty() else np.zeros(view.size, bool)
-        return which, np.zeros(view.size), np.zeros(view.size, np.int32)
-    want_starts = len(parsed.groups) > 1
-    matches = [_match_group(view, group, ranking, want_starts, found) for group in parsed.groups]
-    which = matches[0].which.copy()
-    scores = np.zeros(view.size)
-    tiers = np.zeros(view.size, np.int32)
-    for match in matches:
-        which &= match.which
-        scores += match.scores
-        tiers += match.exact
-    if want_starts:
-        docs = np.flatnonzero(which)
-        scores[docs] += _proximity(docs, [m.starts for m in matches])
-    return which, scores, tiers
+    for clause in parsed.excluded:
+        which &= ~exact_mask(view, clause)
+    if not parsed.filters.is_empty():
+        which &= _filter_mask(view, parsed.filters)
+    docs = np.flatnonzero(which)
+    features = np.zeros((len(docs), len(FEATURES)))
+    tiers = np.zeros(len(docs), np.int32)
+    if groups and len(docs):
+        tiers = sum((g.merged.exact[docs].astype(np.int32) for g in groups), tiers)
+        _fill(view, docs, groups, features)
+    return Scored(docs, tiers, features, view.date[docs], groups)
+
+
+def _fill(view: IndexView, docs: np.ndarray, groups: list[_GroupMatch], features: np.ndarray) -> None:
+    """Compute each feature of :data:`FEATURES` for the matches ``docs``."""
+    column = features.T  # a view: column[_COLUMN[name]] is one feature for every match
+    column[_COLUMN["exact"]] = sum(g.merged.exact_scores[docs] for g in groups)
+    column[_COLUMN["words"]] = sum(g.merged.word_scores[docs] for g in groups)
+    if len(groups) > 1:
+        column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.starts for g in groups])
+        column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.title_starts for g in groups])
+    in_title = sum(g.merged.in_title[docs].astype(np.float64) for g in groups)
+    column[_COLUMN["title"]] = in_title / len(groups)
+    covered = sum(g.letters[docs] for g in groups)
+    letters = np.maximum(view.title_letters[docs], 1.0)
+    column[_COLUMN["title_cover"]] = np.minimum(covered / letters, 1.0)
+    column[_COLUMN["title_whole"]] = (in_title == len(groups)) & (covered >= letters)
+    column[_COLUMN["title_start"]] = sum(_starts_title(docs, g.merged.title_starts) for g in groups) / len(groups)
+    column[_COLUMN["briefs"]] = np.clip((view.brief_items[docs] - 1) / (ROUNDUP_ITEMS - 1), 0.0, 1.0)
 
 
 def _match_group(
-    view: IndexView, group: Group, ranking: Ranking, want_starts: bool, found: dict[str, int]
-) -> ClauseMatch:
+    view: IndexView, group: Group, ranking: Ranking, found: dict[str, int], body_starts: bool
+) -> _GroupMatch:
     """OR of a group's clauses: union of documents, scores added; exact as :func:`_counted` says."""
-    matches = [match_clause(view, clause, ranking, want_starts) for clause in group.clauses]
-    for clause, match in zip(group.clauses, matches, strict=True):
+    matches = [match_clause(view, clause, ranking, body_starts) for clause in group.clauses]
+    pairs = list(zip(group.clauses, matches, strict=True))
+    for clause, match in pairs:
         found[clause.text] = max(found.get(clause.text, 0), int(match.exact.sum()))
+    letters = np.zeros(view.size)
+    for clause, match in pairs:
+        letters[match.in_title] = np.maximum(letters[match.in_title], letter_count(clause.text))
     if len(matches) == 1:
-        return matches[0]
-    merged = ClauseMatch(np.zeros(view.size, bool), np.zeros(view.size), np.zeros(view.size, bool))
+        return _GroupMatch(matches[0], letters, pairs)
+    size = view.size
+    flags = (np.zeros(size, bool) for _ in range(3))
+    merged = ClauseMatch(np.zeros(size, bool), np.zeros(size), np.zeros(size), *flags)
     counted = _counted(group, found)
-    for clause, match in zip(group.clauses, matches, strict=True):
+    for clause, match in pairs:
         merged.which |= match.which
-        merged.scores += match.scores
+        merged.exact_scores += match.exact_scores
+        merged.word_scores += match.word_scores
+        merged.in_title |= match.in_title
+        merged.in_body |= match.in_body
         if clause.text in counted:
             merged.exact |= match.exact
     merged.starts = np.unique(np.concatenate([m.starts for m in matches]))
-    return merged
+    merged.title_starts = np.unique(np.concatenate([m.title_starts for m in matches]))
+    return _GroupMatch(merged, letters, pairs)
 
 
 def _counted(group: Group, found: dict[str, int]) -> set[str]:
@@ -143,11 +210,12 @@ def _counted(group: Group, found: dict[str, int]) -> set[str]:
 
 
 def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
-    """Bonus per document for consecutive query terms found close together.
+    """Per document, for each pair of consecutive terms: 1 / (1 + gap / PROXIMITY_SCALE), summed.
 
-    For each pair of consecutive groups: the smallest distance, in the
-    body's character positions, between an occurrence of one and an
-    occurrence of the other in the same post.
+    The gap is the smallest distance, in character positions, between an
+    occurrence of one and an occurrence of the other in the same post. Terms
+    in different sentences are at least :data:`SENTENCE_GAP` apart, and get
+    nothing.
     """
     bonus = np.zeros(len(docs))
     for left, right in zip(starts, starts[1:], strict=False):
@@ -160,17 +228,31 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
             other = right[candidate[valid]]
             here = left[valid]
             distance = np.abs(other - here).astype(np.float64)
-            distance[(other >> 32) != (here >> 32)] = np.inf
+            distance[((other >> 32) != (here >> 32)) | (distance >= SENTENCE_GAP)] = np.inf
             nearest[valid] = np.minimum(nearest[valid], distance)
         gaps = np.full(len(docs), np.inf)
-        left_docs = left >> 32
-        where = np.searchsorted(docs, left_docs)
-        ok = where < len(docs)
-        ok[ok] = docs[where[ok]] == left_docs[ok]
+        where, ok = _positions_of(docs, left >> 32)
         np.minimum.at(gaps, where[ok], nearest[ok])
         found = np.isfinite(gaps)
-        bonus[found] += PROXIMITY_WEIGHT / (1.0 + gaps[found] / _PROXIMITY_SCALE)
+        bonus[found] += 1.0 / (1.0 + gaps[found] / PROXIMITY_SCALE)
     return bonus
+
+
+def _starts_title(docs: np.ndarray, title_starts: np.ndarray) -> np.ndarray:
+    """Per document: 1 when the title begins with the term (a headline names its subject first)."""
+    starts = np.zeros(len(docs))
+    first = title_starts[(title_starts & 0xFFFFFFFF) == 0] >> 32
+    where, ok = _positions_of(docs, first)
+    starts[where[ok]] = 1.0
+    return starts
+
+
+def _positions_of(docs: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``owners`` stands in the sorted ``docs``, and whether it is there at all."""
+    where = np.searchsorted(docs, owners)
+    ok = where < len(docs)
+    ok[ok] = docs[where[ok]] == owners[ok]
+    return where, ok
 
 
 def _filter_mask(view: IndexView, filters: Filters) -> np.ndarray:
@@ -194,25 +276,65 @@ def _facet(name: str) -> Facet:
     return found
 
 
-def _order(
-    view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int
-) -> np.ndarray:
-    """Indexes into ``docs`` of the ``needed`` best, best first.
+def order(dates: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int, tie: float) -> np.ndarray:
+    """Indexes of the ``needed`` best matches, best first.
 
-    Only the candidates that can make the cut are fully sorted: a partition
-    on the main key first, then a lexicographic sort of the few left.
+    By relevance: tiers first, then scores in bands of ``tie`` times the
+    best score, newest first within a band, then score. Only the candidates
+    that can make the cut are fully sorted: a partition on the main key
+    first, then a lexicographic sort of the few left.
     """
-    dates = view.date[docs].astype(np.float64)  # NO_DATE sorts last
+    dates = dates.astype(np.float64)  # NO_DATE sorts last
     keys: tuple[np.ndarray, ...]
     if sort == "date":
         main, keys = dates, (-scores, -dates)
     else:
-        buckets = np.floor(np.log(np.maximum(scores, 1e-9)) / _NEAR_EQUAL)
-        main = tiers * 1e6 + buckets
-        keys = (-dates, -buckets, -tiers)
-    candidates = np.arange(len(docs))
-    if needed < len(docs):
+        band = tie * float(np.abs(scores).max()) if len(scores) and tie > 0 else 0.0
+        bands = np.floor(scores / band) if band > 0 else scores
+        main = tiers * 1e9 + bands
+        keys = (-scores, -dates, -bands, -tiers)
+    candidates = np.arange(len(scores))
+    if needed < len(scores):
         threshold = -np.partition(-main, needed - 1)[needed - 1]
         candidates = np.flatnonzero(main >= threshold)
-    order = np.lexsort(tuple(key[candidates] for key in keys))
-    return candidates[order]
+    ordered = np.lexsort(tuple(key[candidates] for key in keys))
+    return candidates[ordered]
+
+
+def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort: str) -> Explanation:
+    """The parts of match ``at``'s score, and which clause matched where."""
+    doc = int(scored.docs[at])
+    clauses = []
+    for group in scored.groups:
+        for clause, match in group.clauses:
+            where = [name for name, hit in (("title", match.in_title[doc]), ("body", match.in_body[doc])) if hit]
+            clauses.append(
+                ClauseExplanation(
+                    text=clause.text,
+                    variant_of=clause.variant_of or None,
+                    exact=bool(match.exact[doc]),
+                    fields=where,
+                    words=bool(match.word_scores[doc] > 0),
+                )
+            )
+    row = scored.features[at]
+    parts = {
+        name: round(float(row[i]) * ranking.weight(name), 4)
+        for i, name in enumerate(FEATURES)
+        if row[i] and ranking.weight(name)
+    }
+    values = {name: round(float(row[i]), 4) for i, name in enumerate(FEATURES) if row[i]}
+    return Explanation(
+        score=round(float(scores[at]), 4),
+        exact_terms=int(scored.tiers[at]),
+        terms=len(scored.groups),
+        parts=parts,
+        features=values,
+        clauses=clauses,
+        order="date, newest first" if sort == "date" else _relevance_order(ranking.tie),
+    )
+
+
+def _relevance_order(tie: float) -> str:
+    ties = f"scores within {tie:.1%} of the best" if tie else "equal scores"
+    return f"exact terms, then score; newer first among {ties}"

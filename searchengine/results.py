@@ -13,6 +13,8 @@ __all__ = [
     "Highlighted",
     "PostInfo",
     "Hit",
+    "Explanation",
+    "ClauseExplanation",
     "FacetCount",
     "Hint",
     "HINT_TEXTS",
@@ -58,17 +60,72 @@ class PostInfo:
 
 
 @dataclass(frozen=True)
+class ClauseExplanation:
+    """How one query term (or one other form of it) matched a hit.
+
+    ``exact``: the hit holds the exact string, in ``fields`` ("title",
+    "body"); ``words``: it holds the term's words (scattered or not).
+    ``variant_of`` is the term as typed, for another form searched too.
+    """
+
+    text: str
+    variant_of: str | None
+    exact: bool
+    fields: list[str]
+    words: bool
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a hit ranks where it does (``search(..., explain=True)``).
+
+    Hits are ordered by ``exact_terms`` (of ``terms``) first, then by
+    ``score``, the sum of ``parts``: each feature's value (``features``)
+    times its weight in the ranking model. ``order`` says how ties go.
+    """
+
+    score: float
+    exact_terms: int
+    terms: int
+    parts: dict[str, float]
+    features: dict[str, float]
+    clauses: list[ClauseExplanation]
+    order: str
+
+    def lines(self) -> list[str]:
+        """The explanation as three short lines of text (what ``searchengine search --explain`` prints)."""
+        parts = " ".join(f"{'-' if v < 0 else '+'} {name} {abs(v):.2f}" for name, v in self.parts.items())
+        terms = " · ".join(_clause_line(clause) for clause in self.clauses)
+        exact = f"{self.exact_terms} of {self.terms} terms exact"
+        return [
+            f"score {self.score:.2f} = {parts.removeprefix('+ ') or '0'}  ({exact})",
+            terms,
+            f"order: {self.order}",
+        ]
+
+
+def _clause_line(clause: ClauseExplanation) -> str:
+    name = f"{clause.text} (for {clause.variant_of})" if clause.variant_of else clause.text
+    if clause.exact:
+        return f"{name}: exact in {' and '.join(clause.fields)}"
+    return f"{name}: {'its words only' if clause.words else 'not here'}"
+
+
+@dataclass(frozen=True)
 class Hit(PostInfo):
-    """One search result."""
+    """One search result (``explain`` is set when asked for)."""
 
     score: float
     title_highlight: Highlighted
     snippet: Highlighted
+    explain: Explanation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("title_highlight", "snippet"):
             data[key]["spans"] = [list(span) for span in data[key]["spans"]]
+        if data["explain"] is None:
+            del data["explain"]
         return data
 
 

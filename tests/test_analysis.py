@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from searchengine.analysis import (
+    SENTENCE_GAP,
     AnalysisSettings,
     analyzer_for,
     char_spans,
@@ -71,6 +72,15 @@ def test_character_layer_gives_each_character_one_token() -> None:
     ]
     assert char_tokens("中") == [("中", 0)]
     assert char_tokens("，。！") == []
+
+
+def test_positions_jump_where_a_sentence_ends() -> None:
+    """A full stop, question mark, semicolon or line break between runs adds SENTENCE_GAP, once per gap."""
+    gap = SENTENCE_GAP
+    assert [(t, p) for t, p in char_tokens("大桥。通车") if not t.startswith("^")] == [
+        ("大桥", 0), ("桥", 1), ("通车", 2 + gap), ("车", 3 + gap),
+    ]
+    assert [p for t, p in char_tokens("甲；乙？！\n丙，丁") if len(t) == 1] == [0, 1 + gap, 2 + 2 * gap, 3 + 2 * gap]
 
 
 def test_character_spans_point_at_their_characters() -> None:

@@ -781,6 +781,22 @@ def test_api_search_matches_the_cli_json(client: FlaskClient, sample_index: Path
     assert from_api["hits"][0]["path"] == SEED
 
 
+def test_api_search_explains_on_request(client: FlaskClient, sample_engine: SearchEngine) -> None:
+    """``explain=1`` gives each hit the library's explanation; without it, hits carry none."""
+    data = api(client, "/api/search?q=莫斯科模式&explain=1")
+    expected = sample_engine.search("莫斯科模式", explain=True).to_dict()
+    assert [hit["explain"] for hit in data["hits"]] == [hit["explain"] for hit in expected["hits"]]
+    assert data["hits"][0]["explain"]["clauses"][0] == {
+        "text": "莫斯科模式",
+        "variant_of": None,
+        "exact": True,
+        "fields": ["body"],
+        "words": True,
+    }
+    assert all("explain" not in hit for hit in api(client, "/api/search?q=莫斯科模式")["hits"])
+    assert "explain must be 1 or 0" in api(client, "/api/search?q=x&explain=maybe", status=400)["error"]
+
+
 def test_api_search_defaults(client: FlaskClient) -> None:
     data = api(client, "/api/search")
     assert data["total"] == 0 and data["hits"] == [] and data["limit"] == 10

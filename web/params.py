@@ -3,7 +3,7 @@
 The page and the API take the same parameters (``q``, ``page``, ``sort``,
 one per facet of :data:`searchengine.facets.FACETS` — ``category``,
 ``author``, ``tag``, ``year`` —, ``correct=0`` to search the query exactly
-as typed; the API also ``limit``). Parsing only turns
+as typed; the API also ``limit`` and ``explain=1``). Parsing only turns
 text into Python values; the library decides what is valid and raises
 :class:`~searchengine.errors.ParameterError` (a 400) with a message naming
 the parameter. Building URLs back keeps every parameter but the ones
@@ -78,6 +78,8 @@ class SearchParams:
     filters: dict[str, str] = field(default_factory=dict)
     #: False: search the query exactly as typed (``correct=0``), never a correction of it.
     correct: bool = True
+    #: Each hit's score in parts (``explain=1``; the API shows it, the page does not).
+    explain: bool = False
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], limit: int, *, allow_limit: bool = False) -> SearchParams:
@@ -89,6 +91,7 @@ class SearchParams:
             limit=whole_number(args, "limit", limit) if allow_limit else limit,  # type: ignore[arg-type]
             filters={f.name: value for f in FACETS if (value := _text(args, f.name)) is not None},
             correct=yes_or_no(args, "correct", True),
+            explain=yes_or_no(args, "explain", False),
         )
 
     @property
@@ -109,6 +112,7 @@ class SearchParams:
             "page": self.page,
             "sort": self.sort,
             "correct": self.correct,
+            "explain": self.explain,
             **self.filters,
         }
 

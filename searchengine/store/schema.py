@@ -53,6 +53,7 @@ from searchengine.store.fields import (
     TITLE_CHARS,
     TITLE_WORDS,
 )
+from searchengine.structure import brief_items, letter_count
 
 if TYPE_CHECKING:
     from searchengine.documents import Document
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_DATE",
     "DOCINFO_FIELDS",
+    "LENGTH_FIELDS",
     "DOCINFO_STRUCT",
     "DOCINFO_DEFAULT",
     "build_schema",
@@ -73,10 +75,14 @@ __all__ = [
 #: The date of a post without a date.
 NO_DATE = -(2**63)
 
-#: ``docinfo`` column layout: date, then the length of each layer.
-DOCINFO_FIELDS = ("date", TITLE_WORDS, TITLE_CHARS, BODY_WORDS, BODY_CHARS)
-DOCINFO_STRUCT = "!qIIII"
-DOCINFO_DEFAULT = (NO_DATE, 0, 0, 0, 0)
+#: ``docinfo`` column layout: date, the length of each layer (in tokens),
+#: then what the ranking reads of the post's layout (see
+#: :mod:`searchengine.structure`): the title's letters and the number of
+#: brief items in the body.
+LENGTH_FIELDS = (TITLE_WORDS, TITLE_CHARS, BODY_WORDS, BODY_CHARS)
+DOCINFO_FIELDS = ("date", *LENGTH_FIELDS, "title_letters", "brief_items")
+DOCINFO_STRUCT = "!qIIIIHH"
+DOCINFO_DEFAULT = (NO_DATE, 0, 0, 0, 0, 0, 0)
 
 
 def _layer() -> fields.TEXT:
@@ -189,7 +195,12 @@ def document_fields(doc: Document, analyzer: Analyzer, state: PostState) -> Docu
             AUTHOR: [doc.author] if doc.author else [],
         },
         columns={
-            DOCINFO: (date, *(len(layers[name]) for name in DOCINFO_FIELDS[1:])),
+            DOCINFO: (
+                date,
+                *(len(layers[name]) for name in LENGTH_FIELDS),
+                letter_count(title),
+                brief_items(body),
+            ),
             STATE: state.encode(),
         },
     )

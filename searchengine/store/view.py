@@ -25,12 +25,21 @@ import numpy as np
 from searchengine.analysis import AnalysisSettings
 from searchengine.normalize import normalize
 from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, STATE
-from searchengine.store.schema import DOCINFO_DEFAULT, DOCINFO_FIELDS, DOCINFO_STRUCT, NO_DATE, PostState
+from searchengine.store.schema import (
+    DOCINFO_DEFAULT,
+    DOCINFO_FIELDS,
+    DOCINFO_STRUCT,
+    LENGTH_FIELDS,
+    NO_DATE,
+    PostState,
+)
 from searchengine.store.segments import Postings, column_array, read_postings
 
 __all__ = ["IndexView", "Vocabulary"]
 
-_DOCINFO_DTYPE = np.dtype([("date", ">i8")] + [(name, ">u4") for name in DOCINFO_FIELDS[1:]])
+_DOCINFO_DTYPE = np.dtype(
+    [("date", ">i8")] + [(name, ">u4") for name in LENGTH_FIELDS] + [(name, ">u2") for name in DOCINFO_FIELDS[-2:]]
+)
 assert _DOCINFO_DTYPE.itemsize == struct.calcsize(DOCINFO_STRUCT)
 
 
@@ -77,7 +86,6 @@ class Vocabulary:
         return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
 
 
-
 class IndexView:
     """One generation of an index, opened for searching."""
 
@@ -105,7 +113,10 @@ class IndexView:
         info = self._docinfo()
         self.date = info["date"].astype(np.int64)
         self.year = _years(self.date, ZoneInfo(timezone))
-        self.lengths = {name: info[name].astype(np.float32) for name in DOCINFO_FIELDS[1:]}
+        self.lengths = {name: info[name].astype(np.float32) for name in LENGTH_FIELDS}
+        #: Letters of each title, and brief items of each body (see :mod:`searchengine.structure`).
+        self.title_letters = info["title_letters"].astype(np.float32)
+        self.brief_items = info["brief_items"].astype(np.int32)
         live_count = max(self.doc_count, 1)
         self.avg_length = {
             name: max(float(lengths[self.live].sum()) / live_count, 1.0) for name, lengths in self.lengths.items()
