@@ -43,8 +43,8 @@ class ClauseMatch:
     The two scores are the two layers' evidence, weighed against each other
     by the ranking model. ``title_starts`` and ``starts`` hold the keys
     (doc << 32 | position) where the exact string starts in the title's and
-    the body's character layer: the ranking reads proximity, title phrases
-    and how early a term comes from them.
+    the body's character layer: the ranking reads proximity, and whether a
+    title begins with the term, from them.
     """
 
     which: np.ndarray  # bool: the document matches
