@@ -9,7 +9,7 @@ the CLI iterate over :data:`FACETS`, so adding a facet is adding a row here
 
 Two kinds: a :class:`KeywordFacet` reads a keyword field of the index (a
 post has any number of values, compared in normalized form, so 國際 finds
-国际); the :class:`YearFacet` reads the year of each post's date in the
+国际, and 國際 and 国际 are one value, counted once); the :class:`YearFacet` reads the year of each post's date in the
 engine's time zone. Filtering and counting use the same per-document arrays,
 so a count shown next to a value is exactly what choosing it gives.
 """
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from searchengine.normalize import normalize
 from searchengine.results import FacetCount
 from searchengine.store.fields import AUTHOR, CATEGORY, TAG
+from searchengine.store.view import keyword_key
 
 if TYPE_CHECKING:
     from searchengine.store import IndexView
@@ -62,7 +62,7 @@ class KeywordFacet(Facet):
     field: str
 
     def value_of(self, raw: object) -> str | None:
-        value = " ".join(normalize(str(raw)).split()) if raw is not None else ""
+        value = keyword_key(str(raw)) if raw is not None else ""
         return value or None
 
     def mask(self, view: IndexView, value: str) -> np.ndarray:

@@ -35,7 +35,7 @@ from searchengine.store.schema import (
 )
 from searchengine.store.segments import Postings, column_array, read_postings
 
-__all__ = ["IndexView", "Vocabulary"]
+__all__ = ["IndexView", "Vocabulary", "keyword_key"]
 
 _DOCINFO_DTYPE = np.dtype(
     [("date", ">i8")] + [(name, ">u4") for name in LENGTH_FIELDS] + [(name, ">u2") for name in DOCINFO_FIELDS[-2:]]
@@ -47,43 +47,53 @@ assert _DOCINFO_DTYPE.itemsize == struct.calcsize(DOCINFO_STRUCT)
 class Vocabulary:
     """The values of a keyword field (authors, categories, tags) per document.
 
-    Stored as pairs (``doc[i]`` has value ``value[i]``), which makes facet
-    counts one ``bincount`` and filters one ``isin``.
+    Values that differ only in spelling — 繁/简 (社会, 社會), full width or
+    case — are one value, as a filter already treats them: a post tagged
+    with both counts once, and the value is shown as its most common
+    spelling. Stored as pairs (``doc[i]`` has value ``value[i]``), which
+    makes facet counts one ``bincount`` and filters one comparison.
     """
 
     names: list[str]
     doc: np.ndarray
     value: np.ndarray
-    by_normalized: dict[str, list[int]]
+    by_normalized: dict[str, int]
     size: int
 
     @classmethod
     def build(cls, view: IndexView, fieldname: str) -> Vocabulary:
-        names: list[str] = []
-        docs: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        for index, name in enumerate(view.reader.field_terms(fieldname)):
-            names.append(name)
+        spellings: dict[str, list[tuple[int, str]]] = {}
+        postings: dict[str, np.ndarray] = {}
+        for name in view.reader.field_terms(fieldname):
             ids = view.postings(fieldname, name).ids
-            docs.append(ids)
-            values.append(np.full(len(ids), index, dtype=np.int32))
-        by_normalized: dict[str, list[int]] = {}
-        for index, name in enumerate(names):
-            by_normalized.setdefault(normalize(name).strip(), []).append(index)
-        doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
-        value = np.concatenate(values) if values else np.zeros(0, np.int32)
-        return cls(names, doc, value, by_normalized, view.size)
+            postings[name] = ids
+            spellings.setdefault(keyword_key(name), []).append((len(ids), name))
+        names = [max(found, key=lambda pair: pair[0])[1] for found in spellings.values()]
+        by_normalized = {key: index for index, key in enumerate(spellings)}
+        pairs = [
+            np.unique(np.concatenate([postings[name] for _, name in found])).astype(np.int64) * len(names) + index
+            for index, found in enumerate(spellings.values())
+        ]
+        keys = np.concatenate(pairs) if pairs else np.zeros(0, np.int64)
+        count = max(len(names), 1)
+        return cls(names, keys // count, (keys % count).astype(np.int32), by_normalized, view.size)
 
     def mask(self, normalized_name: str) -> np.ndarray:
-        """Which documents have the value (compared in normalized form)."""
+        """Which documents have the value (compared in normalized form, see :func:`keyword_key`)."""
         found = np.zeros(self.size, bool)
-        wanted = self.by_normalized.get(normalized_name, [])
-        found[self.doc[np.isin(self.value, wanted)]] = True
+        wanted = self.by_normalized.get(normalized_name)
+        if wanted is not None:
+            found[self.doc[self.value == wanted]] = True
         return found
 
     def counts(self, selected: np.ndarray) -> np.ndarray:
         """How many of the ``selected`` documents (a boolean mask) have each value."""
         return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
+
+
+def keyword_key(value: str) -> str:
+    """What two spellings of one keyword value share: normalized, spaces collapsed."""
+    return " ".join(normalize(value).split())
 
 
 class IndexView:
