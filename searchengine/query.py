@@ -274,7 +274,29 @@ def _scan(text: str, hints: list[Hint]) -> list[_Item]:
         item.text, item.end = text[start:i].lstrip('"“'), i
         if item.text or item.field:
             items.append(item)
-    return items
+    return _keyword_operators(items)
+
+
+def _keyword_operators(items: list[_Item]) -> list[_Item]:
+    """``AND`` and ``NOT`` in capitals between terms, as every other engine reads them.
+
+    ``AND`` is what a space already means, so it is dropped; ``NOT x`` is
+    ``-x``. Anywhere else (``AND`` first or last, a quoted "NOT") they are
+    plain words.
+    """
+    found: list[_Item] = []
+    negate = False
+    for index, item in enumerate(items):
+        bare = not item.quoted and not item.negated and item.field is None
+        if bare and item.text == "AND" and found and index + 1 < len(items):
+            continue
+        if bare and item.text == "NOT" and index + 1 < len(items):
+            negate = True
+            continue
+        item.negated = item.negated or negate
+        negate = False
+        found.append(item)
+    return found
 
 
 def _apply(item: _Item, parsed: ParsedQuery, analyzer: Analyzer, timezone: str) -> Clause | None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
+from searchengine.engine import SearchEngine
 from searchengine.query import Element, ParsedQuery, broader_queries, has_phrase, parse_query, plain_words
 
 ANALYZER = analyzer_for(AnalysisSettings.from_dict_file())
@@ -28,6 +29,23 @@ def test_terms_phrases_or_and_exclusions() -> None:
     assert clauses(parsed) == [[("阿富汗", False)], [("莫斯科模式", True)], [("中国", False), ("俄罗斯", False)]]
     assert [c.text for c in parsed.excluded] == ["美国"]
     assert parsed.hints == []
+
+
+def test_and_and_not_in_capitals_work_as_in_other_engines() -> None:
+    """AND between terms is a space; NOT before a term (or a filter) excludes it; elsewhere they are words."""
+    assert clauses(parse("阿富汗 AND 塔利班")) == clauses(parse("阿富汗 塔利班"))
+    parsed = parse("中国 NOT 美国 NOT category:体育")
+    assert clauses(parsed) == [[("中国", False)]]
+    assert [c.text for c in parsed.excluded] == ["美国"] and parsed.filters.exclude == {"category": {"体育"}}
+    assert clauses(parse("中国 OR 俄罗斯 AND 合作")) == [[("中国", False), ("俄罗斯", False)], [("合作", False)]]
+    # First, last, quoted or in lower case they are plain words.
+    assert clauses(parse('AND 合作 "NOT" not')) == [[("and", False)], [("合作", False)], [("not", True)], [("not", False)]]
+    assert [h.code for h in parse("NOT 美国").hints] == ["only_exclusions"]
+
+
+def test_and_and_not_find_what_their_equivalents_find(sample_engine: SearchEngine) -> None:
+    assert sample_engine.all_paths("阿富汗 AND 塔利班") == sample_engine.all_paths("阿富汗 塔利班") != []
+    assert sample_engine.all_paths("经济 NOT 中国") == sample_engine.all_paths("经济 -中国") != []
 
 
 def test_a_term_repeated_is_searched_once() -> None:
