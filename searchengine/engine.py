@@ -33,7 +33,7 @@ from searchengine.normalize import normalize
 from searchengine.query import Group, ParsedQuery, make_clause, parse_query
 from searchengine.ranking import RankedPage, Scored, page_of, rank, score
 from searchengine.ranking_model import Ranking
-from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult
+from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult, Suggestion
 from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
 from searchengine.store.fields import (
@@ -422,26 +422,34 @@ class SearchEngine:
         few titles contain as typed also completes to titles with the words
         it sounds like (莫斯科).
         """
+        return [found.title for found in self.suggest_posts(prefix, limit)]
+
+    def suggest_posts(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """As :meth:`suggest`, each title with the post it opens (the best match of that title)."""
         _check_page(limit, 1, "relevance")
         snapshot = self._current()
         prefix = prefix if isinstance(prefix, str) else ""
-        titles = self._titles_with(snapshot, prefix, limit)
-        sound = pinyin_prefix(prefix) if len(titles) < limit else None
+        found = self._titles_with(snapshot, prefix, limit)
+        sound = pinyin_prefix(prefix) if len(found) < limit else None
         if sound is not None:
             for word in snapshot.sounds().completions(sound):
-                titles = list(dict.fromkeys(titles + self._titles_with(snapshot, word, limit)))
-                if len(titles) >= limit:
+                more = self._titles_with(snapshot, word, limit)
+                found.update((title, path) for title, path in more.items() if title not in found)
+                if len(found) >= limit:
                     break
-        return titles[:limit]
+        return [Suggestion(title, path) for title, path in list(found.items())[:limit]]
 
-    def _titles_with(self, snapshot: _Snapshot, text: str, limit: int) -> list[str]:
+    def _titles_with(self, snapshot: _Snapshot, text: str, limit: int) -> dict[str, str]:
+        """Up to ``limit`` titles holding ``text``, best first, each with its best post's path."""
         clause = make_clause(text, True, snapshot.analyzer, title_only=True)
         if clause is None:
-            return []
+            return {}
         parsed = ParsedQuery(text=text, groups=[Group((clause,))])
         ranked = rank(snapshot.view, parsed, "relevance", 0, limit * 3, self.ranking)
-        titles = [snapshot.view.stored(int(d))[TITLE] for d in ranked.docs]
-        return list(dict.fromkeys(titles))[:limit]
+        found: dict[str, str] = {}
+        for doc in ranked.docs:
+            found.setdefault(snapshot.view.stored(int(doc))[TITLE], snapshot.view.paths[int(doc)])
+        return dict(list(found.items())[:limit])
 
     def stats(self) -> IndexStats:
         snapshot = self._current()

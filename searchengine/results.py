@@ -19,6 +19,7 @@ __all__ = [
     "Hint",
     "HINT_TEXTS",
     "Expansion",
+    "Suggestion",
     "SearchResult",
     "Post",
     "IndexStats",
@@ -158,6 +159,17 @@ class Expansion:
     term: str  # as searched (normalized)
     forms: list[str]
     source: str  # "regional": OpenCC's Taiwan/Hong Kong phrase tables; "alias": an alias table
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion: a post's title, and the post it opens."""
+
+    title: str
+    path: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

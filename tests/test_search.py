@@ -289,6 +289,12 @@ def test_get_more_like_this_suggest_and_stats(engine: SearchEngine, sample_posts
     suggestions = engine.suggest("APEC")
     assert suggestions and all("apec" in normalize(s) for s in suggestions)
     assert engine.suggest("！") == []
+    # Each suggestion opens its post: the best post with that title.
+    posts = engine.suggest_posts("APEC")
+    assert [found.title for found in posts] == suggestions
+    for found in posts:
+        post = engine.get(found.path)
+        assert post is not None and post.title == found.title
     stats = engine.stats()
     assert stats.documents == sum(1 for _ in walk_posts(sample_posts))
     assert stats.first_date and stats.last_date and stats.first_date < stats.last_date

@@ -47,6 +47,9 @@ from tooling import (
     write_posts,
 )
 
+EURASIA = "xinhua-like/2016/2016-07-12-eurasia-economic-forum.md"
+EURASIA_TITLE = "欧亚经济论坛开幕 各方探讨区域互联互通"
+
 XSS_QUERIES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
 # A parsed page, or a part of one.
@@ -186,8 +189,15 @@ def test_home_page(client: FlaskClient) -> None:
     search_link = first(tree, 'link[rel=search][type="application/opensearchdescription+xml"]')
     assert attr(search_link, "href") == "/opensearch.xml"
     assert first(tree, "details.syntax summary").text() == "搜索语法"
-    assert "title:卡布洛夫" in first(tree, "details.syntax").text()
+    assert "title:塔利班" in first(tree, "details.syntax").text()
     assert tree.css(".result") == []
+
+
+def test_only_the_home_page_focuses_the_search_box(client: FlaskClient) -> None:
+    assert "autofocus" in first(page(client, "/"), "input#q").attributes
+    for url in ("/?q=经济", "/?category=体育", "/?q=完全不存在的短语", f"/post/{SEED}"):
+        assert "autofocus" not in first(page(client, url), "input#q").attributes, url
+    assert "autofocus" not in first(page(client, "/no/such/page", status=404), "input#q").attributes
 
 
 def test_search_finds_the_seed_post_with_the_phrase_marked(client: FlaskClient) -> None:
@@ -237,11 +247,20 @@ def test_pagination(client: FlaskClient, sample_engine: SearchEngine) -> None:
     assert "第 11–20 条" in first(second_page, ".summary").text()
 
 
-def test_page_past_the_end_is_friendly(client: FlaskClient) -> None:
-    tree = page(client, "/?q=经济&page=99999")
+@pytest.mark.parametrize("past", [4, 99, 99999])
+def test_page_past_the_end_is_friendly(client: FlaskClient, past: int) -> None:
+    """Every page is linked (no "…" for one page, none marked current), and the way back is the last page."""
+    tree = page(client, f"/?q=经济&page={past}")
     assert tree.css(".result") == []
     assert "超出范围" in first(tree, ".summary").text()
     assert args_of(attr(first(tree, ".empty-page a"), "href"))["page"] == ["3"]
+    nav = first(tree, "nav.pagination")
+    assert nav.css(".gap") == [] and nav.css("[aria-current]") == []
+    numbered = nav.css("a[aria-label]")
+    assert [a.text() for a in numbered] == ["1", "2", "3"]
+    assert [args_of(attr(a, "href")).get("page") for a in numbered] == [None, ["2"], ["3"]]
+    assert args_of(attr(first(nav, "a[rel=prev]"), "href"))["page"] == ["3"]
+    assert nav.css_first("a[rel=next]") is None
 
 
 def test_category_facet_adds_and_removes_the_filter(client: FlaskClient, sample_engine: SearchEngine) -> None:
@@ -312,7 +331,8 @@ def test_empty_state_offers_ways_out(client: FlaskClient) -> None:
 
 def test_empty_state_suggests_titles(client: FlaskClient) -> None:
     tree = page(client, "/?q=欧亚经济论坛 -开幕")
-    assert "欧亚经济论坛开幕 各方探讨区域互联互通" in texts(tree, ".title-suggestions a")
+    links = {a.text(): attr(a, "href") for a in tree.css(".title-suggestions a")}
+    assert links[EURASIA_TITLE] == f"/post/{EURASIA}"  # the post itself, not a search for its title
 
 
 # A query that makes the library give each hint, and the page's wording of it.
@@ -352,8 +372,16 @@ def test_a_hint_without_a_wording_is_shown_in_english() -> None:
 def test_page_numbers() -> None:
     assert page_numbers(1, 0) == []
     assert page_numbers(1, 1) == [1]
-    assert page_numbers(5, 10) == [1, None, 3, 4, 5, 6, 7, None, 10]
     assert page_numbers(2, 4) == [1, 2, 3, 4]
+    assert page_numbers(6, 12) == [1, None, 4, 5, 6, 7, 8, None, 12]
+    # A gap of one page shows that page rather than "…".
+    assert page_numbers(5, 10) == [1, 2, 3, 4, 5, 6, 7, None, 10]
+    assert page_numbers(6, 10) == [1, None, 4, 5, 6, 7, 8, 9, 10]
+    assert page_numbers(4, 7) == [1, 2, 3, 4, 5, 6, 7]
+    # Past the end: the pages around the last one, to go back to.
+    assert page_numbers(99, 3) == [1, 2, 3]
+    assert page_numbers(4, 3) == [1, 2, 3]
+    assert page_numbers(99, 10) == [1, None, 8, 9, 10]
 
 
 def test_search_params_links_keep_everything_but_the_change() -> None:
@@ -559,9 +587,10 @@ def test_hostile_text_in_error_pages_is_escaped(client: FlaskClient, query: str)
 
 def test_a_huge_query_does_not_grow_the_page(client: FlaskClient) -> None:
     """Links and the box carry the library's 500-character cut, never the whole URL."""
-    small = client.get(f"/?q={quote('经济' * 250)}").get_data()
-    huge = client.get(f"/?q={quote('经济' * 100_000)}").get_data()
-    assert len(huge) < len(small) + 2_000
+    for url in ("/?q=", "/api/search?q=", "/api/suggest?q="):
+        small = client.get(url + quote("经济" * 250)).get_data()
+        huge = client.get(url + quote("经济" * 100_000)).get_data()
+        assert len(huge) < len(small) + 2_000, url
 
 
 def test_a_5000_character_query(client: FlaskClient) -> None:
@@ -569,7 +598,8 @@ def test_a_5000_character_query(client: FlaskClient) -> None:
     tree = page(client, f"/?q={quote(query)}")
     assert "查询过长，只使用了前 500 个字符" in texts(tree, ".hints li")
     data = api(client, f"/api/search?q={quote(query)}")
-    assert data["query"] == query
+    assert data["query"] == query[:500]  # as searched
+    assert "shortened" in [hint["code"] for hint in data["hints"]]
     assert api(client, f"/api/suggest?q={quote(query)}")["suggestions"] == []
     page(client, f"/post/{SEED}?q={quote(query)}")
 
@@ -668,6 +698,30 @@ def test_post_page(client: FlaskClient, sample_engine: SearchEngine) -> None:
         assert attr(image, "src").startswith("https://")
 
 
+# One post dated by its day only, one with a time of day (both read in Asia/Shanghai).
+DATED_POSTS = {
+    "dated/2024/day-only.md": "---\ntitle: 只写日期的文章\ndate: 2024-05-01\n---\n\n日期测试词在正文里。\n",
+    "dated/2024/with-time.md": "---\ntitle: 写了时间的文章\ndate: 2024-05-02 09:30:00\n---\n\n日期测试词也在这里。\n",
+}
+
+
+def test_a_date_without_a_time_shows_only_its_day(tmp_path: Path) -> None:
+    """Never 00:00, and the same day in any site zone; a date with a time keeps it, in the site's zone."""
+    index = build(write_posts(tmp_path / "posts", DATED_POSTS), tmp_path / "index")
+    for zone, timed in (("Asia/Shanghai", "2024年5月2日 09:30"), ("America/New_York", "2024年5月1日 21:30")):
+        client = create_app({"INDEX_DIR": index, "TIMEZONE": zone, "TESTING": True}).test_client()
+        day_only = first(page(client, "/post/dated/2024/day-only.md"), ".post-header time")
+        assert (day_only.text(), attr(day_only, "datetime")) == ("2024年5月1日", "2024-05-01"), zone
+        with_time = first(page(client, "/post/dated/2024/with-time.md"), ".post-header time")
+        assert (with_time.text(), attr(with_time, "datetime")) == (timed, "2024-05-02T09:30:00+08:00"), zone
+        results = page(client, "/?q=日期测试词&sort=date")
+        assert texts(results, ".result time") == [timed.split()[0], "2024年5月1日"], zone
+        assert [attr(node, "datetime") for node in results.css(".result time")] == [
+            "2024-05-02T09:30:00+08:00",
+            "2024-05-01",
+        ]
+
+
 def test_post_page_marks_the_query(client: FlaskClient) -> None:
     tree = page(client, f"/post/{SEED}?q=莫斯科模式")
     marks = texts(tree, ".post-body mark")
@@ -709,11 +763,13 @@ def test_hostile_post_is_sanitized(hostile_client: FlaskClient) -> None:
     assert title.text() == '<script>alert("title")</script>恶意标题 "><img src=x onerror=alert(1)>'
     assert title.css("script, img") == []
     assert first(tree, ".post-header .meta-link").text() == '"><img src=x onerror=alert(2)>'
-    data = hostile_client.get(f"/api/post/{HOSTILE_POST}").get_json()
-    assert "<script" in data["html"]  # the library keeps the body as written...
-    assert data["html_sanitized"] == sanitize_html(data["html"])  # ...the API adds the safe form
+    data = api(hostile_client, f"/api/post/{HOSTILE_POST}")
+    assert "html" not in data  # the body as written only on request...
     assert "<script" not in data["html_sanitized"] and "onerror" not in data["html_sanitized"]
     assert_safe_html(data["html_sanitized"])
+    raw = api(hostile_client, f"/api/post/{HOSTILE_POST}?raw=1")
+    assert "<script" in raw["html"]  # ...as the library keeps it
+    assert raw["html_sanitized"] == data["html_sanitized"] == sanitize_html(raw["html"])
 
 
 def test_hostile_post_in_results(hostile_client: FlaskClient) -> None:
@@ -804,28 +860,44 @@ def test_api_search_defaults(client: FlaskClient) -> None:
 
 
 def test_api_post(client: FlaskClient, sample_engine: SearchEngine) -> None:
-    data = api(client, f"/api/post/{SEED}")
     post = sample_engine.get(SEED)
     assert post is not None
     expected = post.to_dict()
-    sanitized = data.pop("html_sanitized")
     del expected["source"]  # the server's file path stays on the server
-    assert data == expected
-    assert sanitized == sanitize_html(expected["html"])
+    raw = api(client, f"/api/post/{SEED}?raw=1")
+    assert raw.pop("html_sanitized") == sanitize_html(expected["html"])
+    assert raw == expected
+    del expected["html"]  # the unsanitized body only on request
+    for url in (f"/api/post/{SEED}", f"/api/post/{SEED}?raw=0", f"/api/post/{SEED}?raw="):
+        data = api(client, url)
+        assert data.pop("html_sanitized") == sanitize_html(post.html)
+        assert data == expected, url
+    error = api(client, f"/api/post/{SEED}?raw=please", status=400)["error"]
+    assert error.startswith("raw must be 1 or 0")
     assert api(client, "/api/post/nope", status=404) == {"status": 404, "error": "no post 'nope' in the index"}
 
 
-def test_api_suggest(client: FlaskClient) -> None:
+def test_api_suggest(client: FlaskClient, sample_engine: SearchEngine) -> None:
     data = api(client, "/api/suggest?q=经济")
     assert data["query"] == "经济"
-    assert "欧亚经济论坛开幕 各方探讨区域互联互通" in data["suggestions"]
+    assert {"title": EURASIA_TITLE, "path": EURASIA} in data["suggestions"]
+    for suggestion in data["suggestions"]:
+        post = sample_engine.get(suggestion["path"])
+        assert post is not None and post.title == suggestion["title"]
+    assert [s["title"] for s in data["suggestions"]] == sample_engine.suggest("经济", 8)
     assert len(api(client, "/api/suggest?q=经济&limit=1")["suggestions"]) == 1
     assert api(client, "/api/suggest") == {"query": "", "suggestions": []}
     assert api(client, "/api/suggest?q=%20") == {"query": " ", "suggestions": []}
     response = client.get("/api/suggest?q=经济&format=opensearch")
     assert response.mimetype == "application/x-suggestions+json"
     query, titles = response.get_json()
-    assert query == "经济" and "欧亚经济论坛开幕 各方探讨区域互联互通" in titles
+    assert query == "经济" and EURASIA_TITLE in titles
+
+
+def test_api_suggest_finds_a_title_with_quotes(hostile_client: FlaskClient) -> None:
+    """A quote cannot stand inside a phrase query: the post is found all the same."""
+    [suggestion] = api(hostile_client, f"/api/suggest?q={quote('恶意标题')}")["suggestions"]
+    assert '"' in suggestion["title"] and suggestion["path"] == HOSTILE_POST
 
 
 # --- errors ---------------------------------------------------------------------------

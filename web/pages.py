@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, request
 
 from searchengine.query import broader_queries, plain_words
+from searchengine.results import Suggestion
 from searchengine.web import get_engine
 from searchengine.web.params import SearchParams
 from searchengine.web.posts import find_post, marked, related_posts
@@ -26,7 +27,7 @@ def search() -> str:
     params = SearchParams.from_args(request.args, current_app.config["PAGE_SIZE"])
     engine = get_engine()
     result = engine.search(**params.search_kwargs()) if params.wants_results else None
-    titles: list[str] = []
+    titles: list[Suggestion] = []
     if result is not None and result.total == 0 and params.q.strip():
         titles = _titles_like(params.q)
     return render_template(
@@ -39,17 +40,16 @@ def search() -> str:
     )
 
 
-def _titles_like(query: str) -> list[str]:
-    """Titles holding the query, or one of its plain words, for an empty result page."""
+def _titles_like(query: str) -> list[Suggestion]:
+    """Posts whose titles hold the query, or one of its plain words, for an empty result page."""
     words = plain_words(query)[:4]
-    titles: list[str] = []
+    found: dict[str, Suggestion] = {}
     for text in dict.fromkeys([query.strip(), *words]):
-        for title in get_engine().suggest(text[:_SUGGEST_PREFIX], _SUGGESTIONS):
-            if title not in titles:
-                titles.append(title)
-        if len(titles) >= _SUGGESTIONS:
+        for suggestion in get_engine().suggest_posts(text[:_SUGGEST_PREFIX], _SUGGESTIONS):
+            found.setdefault(suggestion.title, suggestion)
+        if len(found) >= _SUGGESTIONS:
             break
-    return titles[:_SUGGESTIONS]
+    return list(found.values())[:_SUGGESTIONS]
 
 
 @bp.get("/post/<path:post_path>")

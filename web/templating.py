@@ -5,7 +5,7 @@ Presentation only; nothing here searches.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
@@ -43,38 +43,78 @@ def hint_zh(hint: Hint) -> str:
 
 
 def local_date(value: str | None, with_time: bool = False) -> str:
-    """An ISO date from the library, in the site's zone: ``2021年10月21日`` (``18:42``)."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return str(value)
-    try:
-        zone = ZoneInfo(current_app.config["TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
-    if moment.tzinfo is not None and zone is not None:
-        moment = moment.astimezone(zone)
-    text = f"{moment.year}年{moment.month}月{moment.day}日"
-    return f"{text} {moment:%H:%M}" if with_time else text
+    """An ISO date from the library, in the site's zone: ``2021年10月21日`` (``18:42``).
+
+    A post dated without a time of day is stored as midnight in the archive's
+    zone (see :mod:`searchengine.dates`): it shows its day as written, with no
+    ``00:00`` and not moved to the site's zone, where that midnight may fall on
+    the day before.
+    """
+    moment = _parsed(value)
+    if moment is None:
+        return value or ""
+    if _date_only(moment):
+        return _day(moment)
+    moment = _in_site_zone(moment)
+    return f"{_day(moment)} {moment:%H:%M}" if with_time else _day(moment)
 
 
 def iso_date(value: str | None) -> str:
-    """The ``datetime`` attribute of a ``<time>`` element (the date as the library gave it)."""
+    """The ``datetime`` attribute of a ``<time>`` element: the library's date, only the day when it has no time."""
+    moment = _parsed(value)
+    if moment is not None and _date_only(moment):
+        return moment.date().isoformat()
     return value or ""
 
 
+def _parsed(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _date_only(moment: datetime) -> bool:
+    """True for midnight exactly, how the library stores a date given without a time.
+
+    The index does not say whether a time was given, so a post written at
+    00:00:00 sharp shows its day only too.
+    """
+    return moment.time() == time()
+
+
+def _in_site_zone(moment: datetime) -> datetime:
+    try:
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
+    return moment.astimezone(zone) if moment.tzinfo is not None else moment
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
 def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
-    """Page numbers to link: the first, the last and ``around`` either side; None is a gap."""
+    """Page numbers to link: the first, the last and ``around`` either side; None is a gap.
+
+    A page past the end (``page=99`` of 3) is shown as if it were the last, so
+    the links lead back to the pages there are. A gap of one page shows that
+    page: its number is no wider than the "…" that would hide it.
+    """
     if pages <= 0:
         return []
-    wanted = {1, pages} | set(range(max(1, page - around), min(pages, page + around) + 1))
+    centre = min(page, pages)
+    wanted = {1, pages} | set(range(max(1, centre - around), min(pages, centre + around) + 1))
     numbers: list[int | None] = []
+    previous = 0
     for number in sorted(wanted):
-        if numbers and number - (numbers[-1] or 0) > 1:
+        if number - previous == 2:
+            numbers.append(number - 1)
+        elif number - previous > 2:
             numbers.append(None)
         numbers.append(number)
+        previous = number
     return numbers
 
 

@@ -1,8 +1,9 @@
 /* searchengine web: optional enhancements. The site works without this file.
  *
  * - "/" focuses the search box (unless you are typing in a field).
- * - Completion: titles from /api/suggest as you type, debounced; an ARIA
- *   combobox driven by the arrow keys, Enter and Escape.
+ * - Completion: post titles from /api/suggest as you type, debounced; an ARIA
+ *   combobox driven by the arrow keys, Enter and Escape. Choosing a title
+ *   opens its post (or, if the server found none, searches for it).
  *
  * Text is only ever inserted with textContent, never as HTML.
  */
@@ -32,6 +33,7 @@
   var controller = null;
   var sequence = 0;
   var items = [];
+  var suggestions = [];
   var active = -1;
   var composing = false;
 
@@ -73,23 +75,32 @@
     }
   }
 
-  function choose(text) {
-    input.value = text;
-    close();
-    if (form) form.submit();
+  function postUrl(path) {
+    return "/post/" + path.split("/").map(encodeURIComponent).join("/");
   }
 
-  function render(suggestions) {
+  function choose(suggestion) {
+    input.value = suggestion.title;
+    close();
+    if (typeof suggestion.path === "string" && suggestion.path) {
+      window.location.assign(postUrl(suggestion.path));
+    } else if (form) {
+      form.submit();
+    }
+  }
+
+  function render(found) {
     list.textContent = "";
-    items = suggestions.map(function (text, i) {
+    suggestions = found;
+    items = found.map(function (suggestion, i) {
       var item = document.createElement("li");
       item.id = "q-suggestion-" + i;
       item.setAttribute("role", "option");
       item.setAttribute("aria-selected", "false");
-      item.textContent = text;
+      item.textContent = suggestion.title;
       item.addEventListener("mousedown", function (event) {
         event.preventDefault(); // keep the focus in the box
-        choose(text);
+        choose(suggestion);
       });
       list.appendChild(item);
       return item;
@@ -119,7 +130,8 @@
       .then(function (response) { return response.ok ? response.json() : { suggestions: [] }; })
       .then(function (data) {
         if (mine !== sequence || document.activeElement !== input) return;
-        render(Array.isArray(data.suggestions) ? data.suggestions.slice(0, 8) : []);
+        var found = Array.isArray(data.suggestions) ? data.suggestions : [];
+        render(found.filter(function (s) { return s && typeof s.title === "string"; }).slice(0, 8));
       })
       .catch(function () { /* aborted or offline: no completion, nothing else changes */ });
   }
@@ -157,7 +169,7 @@
     } else if (event.key === "Enter") {
       if (!list.hidden && active >= 0) {
         event.preventDefault();
-        choose(items[active].textContent);
+        choose(suggestions[active]);
       }
     } else if (event.key === "Escape") {
       if (!list.hidden) {
