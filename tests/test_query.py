@@ -39,7 +39,8 @@ def test_and_and_not_in_capitals_work_as_in_other_engines() -> None:
     assert [c.text for c in parsed.excluded] == ["美国"] and parsed.filters.exclude == {"category": {"体育"}}
     assert clauses(parse("中国 OR 俄罗斯 AND 合作")) == [[("中国", False), ("俄罗斯", False)], [("合作", False)]]
     # First, last, quoted or in lower case they are plain words.
-    assert clauses(parse('AND 合作 "NOT" not')) == [[("and", False)], [("合作", False)], [("not", True)], [("not", False)]]
+    words = [[("and", False)], [("合作", False)], [("not", True)], [("not", False)]]
+    assert clauses(parse('AND 合作 "NOT" not')) == words
     assert [h.code for h in parse("NOT 美国").hints] == ["only_exclusions"]
 
 
