@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from searchengine.results import SearchResult
 
 EXIT_PARTIAL = 3
+_NOTHING_TO_SEARCH = (
+    "nothing to search for: type words to find (searchengine search 莫斯科模式), a phrase in quotes "
+    "('\"一带一路\"') or a filter (--category 国际); the README lists the query syntax"
+)
 SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
 
 
@@ -39,10 +43,18 @@ def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
     return click.option(
         *(flags or (f"--{name.replace('_', '-')}",)),
         name,
-        default=lambda: setting(name),
+        default=lambda: _setting(name),
         help=f"{spec.help} [env: {env_name(name)}]",
         **kwargs,
     )
+
+
+def _setting(name: str) -> Any:
+    """A setting's value; a bad environment variable is one line, not a traceback."""
+    try:
+        return setting(name)
+    except SearchEngineError as error:
+        raise _fail(error) from None
 
 
 def _fail(error: SearchEngineError) -> click.ClickException:
@@ -218,9 +230,14 @@ def search(
     holds a same-sound slip (阿富汉) is searched as corrected, and the
     output says so; --no-correct searches it exactly as typed. --explain
     shows each hit's score in parts (see the README's ranking section).
+
+    An empty QUERY without a filter is refused (exit status 1), saying what
+    to type; a --page past the last says how many pages there are.
     """
     from searchengine.engine import SearchEngine
 
+    if not query.strip() and not any(filters.values()):
+        raise click.ClickException(_NOTHING_TO_SEARCH)
     try:
         engine = SearchEngine(index, timezone=timezone, aliases=aliases or None)
         result = engine.search(
@@ -236,8 +253,7 @@ def search(
         click.echo(f"hint: {hint.text}", err=True)
     for line in _forgiving_lines(result, color):
         click.echo(line)
-    shown = f"{(page - 1) * limit + 1}-{(page - 1) * limit + len(result.hits)} of " if result.hits else ""
-    click.echo(f"{shown}{result.total} results ({result.took_ms:.0f} ms)")
+    click.echo(_summary(result))
     for number, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo("")
         title = _marked(hit.title_highlight.text, hit.title_highlight.spans, color, bold=True)
@@ -248,6 +264,21 @@ def search(
         if hit.explain is not None:
             for line in hit.explain.lines():
                 click.echo(click.style(f"   {line}", dim=True) if color else f"   {line}")
+
+
+def _summary(result: SearchResult) -> str:
+    """Which results the page shows, of how many; or, past the last page, how many pages there are.
+
+    A page past the end shows nothing, which must not read as "nothing found".
+    """
+    took = f"({result.took_ms:.0f} ms)"
+    first = (result.page - 1) * result.limit + 1
+    if result.hits:
+        return f"{first}-{first + len(result.hits) - 1} of {result.total} results {took}"
+    if result.total:
+        pages = "is only 1 page" if result.pages == 1 else f"are only {result.pages} pages"
+        return f"{result.total} results, but no page {result.page}: there {pages} of {result.limit} {took}"
+    return f"0 results {took}"
 
 
 def _forgiving_lines(result: SearchResult, color: bool) -> list[str]:
@@ -367,19 +398,28 @@ def serve(
     aliases: str,
 ) -> None:
     """Serve the search page and JSON API with a production WSGI server."""
+    _serve(
+        index,
+        host=host,
+        port=port,
+        threads=threads,
+        workers=web_workers,
+        connection_limit=connection_limit,
+        header_timeout=header_timeout,
+        aliases=aliases,
+    )
+
+
+def _serve(index: Path, **options: Any) -> None:
+    """Run the web server until it is stopped; a reason it cannot start is one line.
+
+    Nothing is printed here: the server says "Serving on ..." itself, once
+    it listens, and not before (the index may be missing, the port taken).
+    """
     from searchengine.web.server import serve as run_server
 
     try:
-        run_server(
-            index,
-            host=host,
-            port=port,
-            threads=threads,
-            workers=web_workers,
-            connection_limit=connection_limit,
-            header_timeout=header_timeout,
-            aliases=aliases,
-        )
+        run_server(index, **options)
     except SearchEngineError as error:
         raise _fail(error) from None
 
@@ -404,7 +444,4 @@ def demo(index: Path, host: str, port: int, no_serve: bool) -> None:
         raise _fail(error) from None
     _print_report(report)
     if not no_serve:
-        from searchengine.web.server import serve as run_server
-
-        click.echo(f"Serving http://{host}:{port}/  (Ctrl-C to stop)")
-        run_server(index, host=host, port=port, threads=setting("threads"), workers=setting("web_workers"))
+        _serve(index, host=host, port=port, threads=_setting("threads"), workers=_setting("web_workers"))

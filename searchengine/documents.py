@@ -30,11 +30,12 @@ What a bad post gives, and why:
   UTF-8 with or without BOM and UTF-16 with BOM are read without a warning;
   bytes that are none of these → DocumentError;
 * malformed YAML → DocumentError "malformed front matter: PROBLEM, line N" (N is
-  the line in the file); front matter that is not a mapping (a list, a string)
-  → DocumentError; a value PyYAML cannot build for its explicit tag
-  (``!!int abc``) → DocumentError; an opening ``---`` never closed →
-  DocumentError, since indexing the YAML as body text would put garbage in
-  every search;
+  the line in the file, counted from its top as an editor counts: blank lines
+  and the opening ``---`` included); front matter that is not a mapping (a
+  list, a string) → DocumentError; a value PyYAML cannot build for its
+  explicit tag (``!!int abc``) → DocumentError, with its line too; an opening
+  ``---`` never closed → DocumentError naming the opening's line, since
+  indexing the YAML as body text would put garbage in every search;
 * YAML aliases that repeat more than ``_MAX_ALIAS_GROWTH`` nodes and characters
   (a "billion laughs" bomb: 600 bytes that would expand to gigabytes in any
   field, known or not) → DocumentError "front matter refused: YAML aliases
@@ -107,6 +108,7 @@ __all__ = [
     "POST_SUFFIXES",
     "Document",
     "hash_bytes",
+    "holds_posts",
     "load_post",
     "parse_post",
     "read_post_bytes",
@@ -153,7 +155,15 @@ class _FrontMatterLoader(SafeLoader):  # type: ignore[misc,valid-type]
 
     PyYAML raises a bare ValueError for ``date: 2021-13-45`` and loses every
     other field; kept as text it becomes an "invalid date" warning instead.
+    It also remembers the node it last began to build: PyYAML's constructors
+    raise bare errors for ``!!int abc``, which that node's line then locates.
     """
+
+    last_node: yaml.Node | None = None
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
+        self.last_node = node
+        return super().construct_object(node, deep)
 
 
 def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
@@ -285,6 +295,19 @@ def walk_posts(
         raise DocumentError(_printable(root), "not a folder")
     inside = None if follow_outside else os.path.realpath(root)
     yield from _Walk(report, inside).posts(root, (info.st_dev, info.st_ino))
+
+
+def holds_posts(folder: Path | str) -> bool:
+    """Whether a post lies anywhere under ``folder`` (a missing folder holds none).
+
+    An index is no place for posts, nor a posts folder for an index: this
+    tells a posts folder given where an index folder belongs. The walk stops
+    at the first post.
+    """
+    try:
+        return next(walk_posts(Path(folder)), None) is not None
+    except DocumentError:
+        return False
 
 
 # --- reading ----------------------------------------------------------------
@@ -488,11 +511,12 @@ def _split_front_matter(text: str, source: str) -> tuple[dict[object, object], s
     opening = _BOUNDARY.match(stripped)
     if opening is None:
         return {}, _without_leading_blank_lines(text).rstrip()
+    opening_line = text.count("\n", 0, len(text) - len(text.lstrip())) + 1  # the opening ---
     closing = _BOUNDARY.search(stripped, opening.end())
     if closing is None:
-        raise DocumentError(source, "front matter never closed: no '---' line after the first")
-    start = len(text) - len(text.lstrip()) + opening.end()
-    first_line = text.count("\n", 0, start) + 1  # the file line where the YAML text begins
+        reason = f"front matter never closed: no '---' line after the one on line {opening_line}"
+        raise DocumentError(source, reason)
+    first_line = opening_line + stripped.count("\n", 0, opening.end())  # the file line where the YAML text begins
     meta = _load_yaml(stripped[opening.end() : closing.start()], first_line, source)
     return meta, _without_leading_blank_lines(stripped[closing.end() :])
 
@@ -520,7 +544,9 @@ def _load_yaml(front_matter: str, first_line: int, source: str) -> dict[object, 
         raise DocumentError(source, f"malformed front matter: {problem}") from None
     except (ValueError, LookupError) as err:  # PyYAML's constructors on "!!int abc", "!!bool x"
         detail = f"{type(err).__name__}: {_one_line(str(err))}"
-        reason = f"malformed front matter: a value does not fit its !!tag ({detail})"
+        node = loader.last_node  # set: only building raises these
+        where = f", line {first_line + node.start_mark.line}" if node is not None else ""
+        reason = f"malformed front matter: a value does not fit its !!tag ({detail}){where}"
         raise DocumentError(source, reason) from None
     finally:
         loader.dispose()

@@ -42,7 +42,7 @@ from typing import Any
 from searchengine import documents
 from searchengine.analysis import AnalysisSettings, Analyzer, analyzer_for
 from searchengine.dates import load_zone
-from searchengine.errors import DocumentError, SearchEngineError
+from searchengine.errors import DocumentError, ParameterError, SearchEngineError
 from searchengine.store import IndexFolder, IndexWriter, SegmentSink
 from searchengine.store.schema import PostState, document_fields
 
@@ -145,13 +145,16 @@ def build_index(
 
     ``progress(done, total)`` is called as posts are processed. Returns the
     report; raises :class:`SearchEngineError` only when nothing could be
-    committed (missing folder, lock held, incompatible index, a crash).
+    committed (missing folder, lock held, incompatible index, a crash), and
+    :class:`ParameterError` before writing anything when ``index_dir`` is
+    ``posts_dir``, inside it, or a folder of posts.
     """
     started = time.monotonic()
     load_zone(options.timezone)  # a bad setting fails before any post is blamed for it
     posts_root = Path(posts_dir).resolve()
     if not posts_root.is_dir():
         raise SearchEngineError(f"posts folder {posts_dir}: does not exist or is not a folder")
+    _check_apart(posts_root, Path(index_dir))
     settings = AnalysisSettings.from_dict_file(options.user_dict)
     folder = IndexFolder(index_dir)
     report = BuildReport(index_dir=str(folder.path), posts_dir=str(posts_root))
@@ -170,6 +173,25 @@ def build_index(
     report.documents = writer.documents
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_apart(posts_root: Path, index_dir: Path) -> None:
+    """Refuse an index folder that is the posts folder or inside it, before anything is written.
+
+    Its files would be mixed with the posts, walked with them at every build,
+    and served with them by whoever publishes the posts folder.
+    """
+    index_root = index_dir.resolve()
+    if index_root == posts_root:
+        where = "is the posts folder"
+    elif index_root.is_relative_to(posts_root):
+        where = f"is inside the posts folder {posts_root}"
+    else:
+        return
+    raise ParameterError(
+        f"index folder {index_dir}: {where}; nothing was written. "
+        f"Give the index a folder outside it, such as {posts_root.parent / 'index'}"
+    )
 
 
 def _write_error(folder: Path, error: OSError, jobs: list[_Job]) -> SearchEngineError:

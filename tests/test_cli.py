@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from click.testing import CliRunner
 from searchengine import SearchEngine
 from searchengine.cli import EXIT_PARTIAL, main
 from searchengine.settings import SETTINGS, env_name
-from tooling import SEARCHENGINE, run_in_terminal, without_colours
+from tooling import SEARCHENGINE, free_port, run_in_terminal, without_colours
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -228,3 +232,127 @@ def test_a_plain_pip_install_works_from_outside_the_checkout(tmp_path: Path) -> 
     )
     assert demo.returncode == 0, demo.stderr
     assert "35 added" in demo.stdout
+
+
+# --- what a new user runs into: the page past the end, an empty query ---------------
+
+
+def test_search_past_the_last_page_says_how_many_pages_there_are(index: Path) -> None:
+    one = CliRunner().invoke(main, ["search", "莫斯科模式", "--index", str(index), "--page", "999"])
+    assert one.exit_code == 0
+    [line] = one.output.splitlines()
+    assert re.fullmatch(r"1 results, but no page 999: there is only 1 page of 10 \(\d+ ms\)", line), line
+    expected = SearchEngine(index).search("经济", limit=5)
+    assert expected.pages > 1
+    many = CliRunner().invoke(main, ["search", "经济", "--index", str(index), "--limit", "5", "--page", "999"])
+    assert many.exit_code == 0
+    [line] = many.output.splitlines()
+    summary = f"{expected.total} results, but no page 999: there are only {expected.pages} pages of 5"
+    assert re.fullmatch(rf"{summary} \(\d+ ms\)", line), line
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_search_for_nothing_says_what_to_type(index: Path, query: str) -> None:
+    result = CliRunner().invoke(main, ["search", query, "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: nothing to search for: type words to find (searchengine search 莫斯科模式), a phrase in quotes "
+        "('\"一带一路\"') or a filter (--category 国际); the README lists the query syntax\n"
+    )
+    filtered = CliRunner().invoke(main, ["search", query, "--index", str(index), "--category", "国际"])
+    assert filtered.exit_code == 0, filtered.output
+    assert re.fullmatch(r"1-10 of \d+ results \(\d+ ms\)", filtered.output.splitlines()[0])
+
+
+# --- serve and demo: an address they cannot listen on ----------------------------
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port that a real socket listens on for the test's duration."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+def _start(command: str, index: Path, *options: str, workers: str = "2") -> subprocess.CompletedProcess[str]:
+    """``searchengine serve`` or ``searchengine demo`` over ``index``, run as a user runs it."""
+    env = {**os.environ, env_name("web_workers"): workers}
+    return subprocess.run(
+        [*SEARCHENGINE, command, "--index", str(index), *options],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+
+
+def _assert_one_line_error(run: subprocess.CompletedProcess[str], error: str) -> None:
+    assert run.returncode == 1
+    assert run.stderr == f"Error: {error}\n"
+    assert "Traceback" not in run.stdout + run.stderr and "Serving" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_is_one_line(index: Path, taken_port: int, workers: str) -> None:
+    """One worker binds in waitress's own call, several before forking: both say it the same way."""
+    run = _start("serve", index, "--port", str(taken_port), workers=workers)
+    busy = f"port {taken_port} (SEARCHENGINE_PORT) is already in use on 127.0.0.1: "
+    _assert_one_line_error(run, busy + "stop what listens there or choose another port")
+    assert run.stdout == ""
+
+
+NOT_HERE = (
+    "host 192.0.2.1 (SEARCHENGINE_HOST) is not an address of this machine: "
+    "use 127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own addresses"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--port", "0"], "port (SEARCHENGINE_PORT) must be from 1 to 65535, not 0"),
+        (["--port", "65536"], "port (SEARCHENGINE_PORT) must be from 1 to 65535, not 65536"),
+        (["--host", "192.0.2.1", "--port", "8080"], NOT_HERE),  # TEST-NET-1: no machine's own address
+        (["--host", "nowhere.invalid"], "host nowhere.invalid (SEARCHENGINE_HOST) is not a known name or address"),
+    ],
+    ids=["port-0", "port-65536", "host-elsewhere", "host-unknown"],
+)
+def test_serve_on_an_address_it_cannot_have_is_one_line(index: Path, options: list[str], error: str) -> None:
+    _assert_one_line_error(_start("serve", index, *options), error)
+
+
+def test_a_bad_port_in_the_environment_is_one_line(index: Path) -> None:
+    for command in ("serve", "demo"):
+        result = CliRunner().invoke(main, [command, "--index", str(index)], env={env_name("port"): "http"})
+        assert result.exit_code == 1
+        assert result.output == "Error: SEARCHENGINE_PORT='http': not a valid int\n"
+
+
+def test_demo_on_an_address_it_cannot_have_is_one_line(tmp_path: Path, taken_port: int) -> None:
+    """The sample posts are indexed (and said so), then the server's address is refused in one line."""
+    busy = _start("demo", tmp_path / "index", "--port", str(taken_port))
+    error = f"port {taken_port} (SEARCHENGINE_PORT) is already in use on 127.0.0.1: "
+    _assert_one_line_error(busy, error + "stop what listens there or choose another port")
+    assert busy.stdout.startswith("35 posts: 35 added") and len(busy.stdout.splitlines()) == 1
+    out_of_range = _start("demo", tmp_path / "index", "--port", "70000")
+    _assert_one_line_error(out_of_range, "port (SEARCHENGINE_PORT) must be from 1 to 65535, not 70000")
+    _assert_one_line_error(_start("demo", tmp_path / "index", "--host", "192.0.2.1"), NOT_HERE)
+
+
+def test_demo_says_serving_only_once_it_listens(tmp_path: Path) -> None:
+    """The moment "Serving" is printed, a connection to the port is accepted."""
+    port = free_port()
+    command = [*SEARCHENGINE, "demo", "--index", str(tmp_path / "index"), "--port", str(port)]
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        watchdog = threading.Timer(120, process.kill)
+        watchdog.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                if "Serving" in line:
+                    with socket.create_connection(("127.0.0.1", port), timeout=5):
+                        break
+        finally:
+            process.terminate()
+            watchdog.cancel()
+    assert lines[0].startswith("35 posts: 35 added"), lines
+    assert lines[-1].startswith(f"waitress: Serving on http://127.0.0.1:{port}"), lines

@@ -322,7 +322,7 @@ def test_a_value_that_does_not_fit_its_yaml_tag(tmp_path: Path) -> None:
     assert_fails(
         path,
         "malformed front matter: a value does not fit its !!tag "
-        "(ValueError: invalid literal for int() with base 10: 'abc')",
+        "(ValueError: invalid literal for int() with base 10: 'abc'), line 4",
     )
 
 
@@ -354,7 +354,52 @@ def test_front_matter_that_is_not_a_mapping(tmp_path: Path, front_matter: str, k
 
 def test_front_matter_never_closed(tmp_path: Path) -> None:
     path = write(tmp_path, "open.md", "---\ntitle: 标题\n\n正文\n")
-    assert_fails(path, "front matter never closed: no '---' line after the first")
+    assert_fails(path, "front matter never closed: no '---' line after the one on line 1")
+
+
+# Each post opens with two blank lines, so its ``---`` is line 3 of the file and
+# a line counted from the start of the YAML block would be 3 too small.
+ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{x}: &{x} [{', '.join([f'*{a}'] * 9)}]\n" for a, x in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            "\n\n---\ntitle: 标题\ndate: a: b\n---\n正文\n",
+            "malformed front matter: mapping values are not allowed in this context, line 5",
+        ),
+        (
+            "\r\n\r\n---\r\ntitle: 标题\r\n\r\ntags: [a, b\r\nauthor: x\r\n---\r\n正文\r\n",
+            "malformed front matter: did not find expected ',' or ']', line 7",
+        ),
+        (
+            "\ufeff\n\n---\ntitle: 标题\nauthor: x\x07\n---\n正文\n",
+            "malformed front matter: unacceptable character #x0007: control characters are not allowed, line 5",
+        ),
+        (
+            "\n\n---\ntitle: 标题\ncover: !photo a.jpg\n---\n正文\n",
+            "malformed front matter: could not determine a constructor for the tag '!photo', line 5",
+        ),
+        (
+            "\n\n---\ntitle: 标题\ntags:\n  - 一\n  - !!int 二\n---\n正文\n",
+            "malformed front matter: a value does not fit its !!tag "
+            "(ValueError: invalid literal for int() with base 10: '二'), line 7",
+        ),
+        (
+            "\n\n---\ntitle: 标题\n" + ALIAS_BOMB + "---\n正文\n",
+            "front matter refused: YAML aliases repeat more than 100,000 values and characters "
+            "(an alias bomb?), line 9",
+        ),
+        ("\n\n---\ntitle: 标题\n\n正文\n", "front matter never closed: no '---' line after the one on line 3"),
+    ],
+    ids=["scanner", "parser-crlf", "reader-bom", "constructor", "tag-value", "alias-bomb", "never-closed"],
+)
+def test_front_matter_errors_give_the_line_in_the_file(tmp_path: Path, content: str, reason: str) -> None:
+    """Lines are counted from the top of the file, as an editor shows them, whatever the error's kind."""
+    assert_fails(write(tmp_path, "bad.md", content), reason)
 
 
 def test_gb18030_file_is_decoded_with_a_warning(tmp_path: Path) -> None:

@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from searchengine import IncompatibleIndexError, IndexLockedError, SearchEngine, SearchEngineError
+from searchengine.cli import main
+from searchengine.errors import ParameterError
 from searchengine.indexer import BuildOptions, build_index
 from tooling import SEARCHENGINE, Hammer, children, wait_until
 
@@ -208,3 +211,61 @@ def test_kill_9_during_a_build_leaves_the_last_index_searchable(
     segments = {name.split(".")[0] for name in os.listdir(index) if name.startswith("MAIN_") and "." in name}
     assert len(segments) == SearchEngine(index).stats().segments
     assert sorted(name for name in os.listdir(index) if name.startswith("_MAIN_")) == ["_MAIN_2.json", "_MAIN_2.toc"]
+
+
+# --- the index and the posts kept apart ------------------------------------------
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+def test_an_index_in_the_posts_folder_is_refused_and_nothing_written(posts: Path) -> None:
+    before = _files(posts)
+    with pytest.raises(ParameterError) as itself:
+        build_index(posts, posts)
+    assert str(itself.value) == (
+        f"index folder {posts}: is the posts folder; nothing was written. "
+        f"Give the index a folder outside it, such as {posts.parent / 'index'}"
+    )
+    with pytest.raises(ParameterError) as inside:
+        build_index(posts, posts / "guancha" / "index")
+    assert str(inside.value) == (
+        f"index folder {posts / 'guancha' / 'index'}: is inside the posts folder {posts}; nothing was written. "
+        f"Give the index a folder outside it, such as {posts.parent / 'index'}"
+    )
+    assert _files(posts) == before
+
+
+def test_a_folder_of_posts_is_no_index_folder(posts: Path, tmp_path: Path) -> None:
+    """Other posts given as --index: refused for a build (nothing written) and for a search."""
+    other = tmp_path / "other"
+    shutil.copytree(posts / "guancha", other / "guancha")
+    before = _files(other)
+    with pytest.raises(ParameterError) as caught:
+        build_index(posts, other)
+    assert str(caught.value) == (
+        f"index folder {other}: holds posts, not an index; nothing was written. "
+        "Give the index a folder of its own (new, empty or an index), outside the posts folder"
+    )
+    assert _files(other) == before
+    index = CliRunner().invoke(main, ["index", str(posts), "--index", str(other)])
+    assert index.exit_code == 1 and index.output == f"Error: {caught.value}\n"
+    search = CliRunner().invoke(main, ["search", "经济", "--index", str(posts)])
+    assert search.exit_code == 1
+    assert search.output == (
+        f"Error: no index at {posts}: it holds posts, not an index; give the folder their index was built "
+        f"into (`searchengine index {posts} --index INDEX_DIR` builds one)\n"
+    )
+
+
+def test_the_usual_layouts_are_still_accepted(posts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default index/ next to the posts, even holding a .gitignore; an index holding a posts copy."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / ".gitignore").write_text("*\n")
+    result = CliRunner().invoke(main, ["index", "posts", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert SearchEngine(tmp_path / "index").stats().documents == 35
+    shutil.copytree(posts / "guancha", tmp_path / "index" / "kept" / "guancha")  # an index is an index
+    assert build_index(posts, tmp_path / "index").unchanged == 35

@@ -16,6 +16,7 @@ connections between requests are not affected.
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 import resource
@@ -47,6 +48,9 @@ IDLE_TIMEOUT = 60
 _SPARE_FILES = 256
 #: Connections the kernel queues for the workers to accept (``listen()``'s backlog).
 _BACKLOG = 1024
+_MAX_PORT = 65535
+# getaddrinfo's codes for a host name that does not resolve (create_server re-raises them as OSError).
+_UNKNOWN_NAME = {socket.EAI_NONAME, socket.EAI_AGAIN, socket.EAI_FAIL}
 #: Allocations of this many bytes or more get a memory mapping of their own (see _map_large_blocks_apart).
 _LARGE_BLOCK = 1 << 20
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
@@ -71,7 +75,10 @@ def serve(
     time per process, so processes are what put every core to work. The
     index is checked once before listening: a missing index raises
     :class:`~searchengine.errors.IndexMissingError` (the CLI prints it as one
-    line). Each worker follows later builds of the index without a restart.
+    line), then the address: a port out of 1-65535 or taken, or a host that
+    is not an address of this machine, raises
+    :class:`~searchengine.errors.ParameterError` (one line too). Each worker
+    follows later builds of the index without a restart.
 
     Each worker holds at most ``connection_limit`` connections and closes
     those that take more than ``header_timeout`` seconds to send a request's
@@ -160,9 +167,36 @@ def _create_server(application: Any, *, header_timeout: float, host: str = "", p
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket; its queue holds the connections no worker has taken yet."""
+    """A listening socket; its queue holds the connections no worker has taken yet.
+
+    :raises ParameterError: ``host:port`` cannot be listened on; the message
+        names the parameter and why, so that the CLI prints one line, not
+        the traceback of a ``bind`` (a port taken, a host of another machine).
+    """
+    if not 1 <= port <= _MAX_PORT:
+        raise ParameterError(f"port ({env_name('port')}) must be from 1 to {_MAX_PORT}, not {port}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=_BACKLOG)
+    try:
+        return socket.create_server((host, port), family=family, backlog=_BACKLOG)
+    except OSError as exc:
+        raise ParameterError(_cannot_listen(host, port, exc)) from None
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """Why ``host:port`` cannot be listened on, naming the parameter to change."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} ({env_name('port')}) is already in use on {host}: "
+            "stop what listens there or choose another port"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"host {host} ({env_name('host')}) is not an address of this machine: "
+            "use 127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own addresses"
+        )
+    if error.errno in _UNKNOWN_NAME:
+        return f"host {host} ({env_name('host')}) is not a known name or address"
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
 
 
 def _map_large_blocks_apart() -> None:

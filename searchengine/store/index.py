@@ -42,11 +42,13 @@ from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.writing import CLEAR, MERGE_SMALL, SegmentWriter
 
 from searchengine.analysis import AnalysisSettings
+from searchengine.documents import holds_posts
 from searchengine.errors import (
     IncompatibleIndexError,
     IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
+    ParameterError,
     SearchEngineError,
 )
 from searchengine.store.fields import STATE
@@ -143,6 +145,11 @@ class IndexFolder:
         raise self._other_version()
 
     def _missing(self) -> IndexMissingError:
+        if holds_posts(self.path):  # not "build one here": the advice would mix an index into the posts
+            return IndexMissingError(
+                f"no index at {self.path}: it holds posts, not an index; give the folder their index was built "
+                f"into (`searchengine index {self.path} --index INDEX_DIR` builds one)"
+            )
         return IndexMissingError(
             f"no index at {self.path}: build one with `searchengine index POSTS_DIR --index {self.path}`"
         )
@@ -204,8 +211,15 @@ class IndexFolder:
         Without ``rebuild``, an existing index must have been built with
         ``settings`` (else :class:`IncompatibleIndexError`); with it, whatever
         the folder holds is replaced. An exception inside the block cancels:
-        the last committed generation stays as it was.
+        the last committed generation stays as it was. A folder that holds
+        posts and no index is refused (:class:`ParameterError`), nothing
+        written: it is a posts folder given for the index folder.
         """
+        if self.latest_generation() < 0 and holds_posts(self.path):
+            raise ParameterError(
+                f"index folder {self.path}: holds posts, not an index; nothing was written. "
+                "Give the index a folder of its own (new, empty or an index), outside the posts folder"
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
