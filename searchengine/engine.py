@@ -281,6 +281,7 @@ class SearchEngine:
             corrected=outcome.corrected,
             did_you_mean=outcome.did_you_mean,
             expansions=forgiving.expansions(outcome.expanded, ranked.found),
+            filters={name: sorted(values) for name, values in parsed.filters.include.items()},
         )
         if not result.total and not result.hints and query.strip():
             result.hints.append(Hint("no_match"))

@@ -48,6 +48,7 @@ __all__ = [
     "broader_queries",
     "plain_words",
     "has_phrase",
+    "without_filter",
     "Term",
     "query_terms",
     "rewrite",
@@ -479,6 +480,15 @@ def rewrite(cleaned: str, replacements: Sequence[tuple[Term, str]]) -> str:
         parts.append(cleaned[last : term.start] + (f'"{text}"' if term.quoted else text))
         last = term.end
     return "".join(parts) + cleaned[last:]
+
+
+def without_filter(query: str, name: str) -> str:
+    """``query`` without the ``name:value`` filters written in it (not the
+    excluded ones): what a link that removes a filter typed in the query
+    searches."""
+    cleaned = _clean(query, [])
+    typed = [item for item in _scan(cleaned, []) if item.field == name and not item.negated]
+    return " ".join(rewrite(cleaned, [(Term(item.text, False, item.start, item.end), "") for item in typed]).split())
 
 
 def _items(query: str) -> list[_Item]:

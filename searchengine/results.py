@@ -196,6 +196,10 @@ class SearchResult:
     corrected: str | None = None
     did_you_mean: str | None = None
     expansions: list[Expansion] = field(default_factory=list)
+    #: The facet values the results are narrowed to, whether typed in the
+    #: query (``category:国际``) or passed as arguments; normalized as filters
+    #: compare them.
+    filters: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -214,6 +218,7 @@ class SearchResult:
             "corrected": self.corrected,
             "did_you_mean": self.did_you_mean,
             "expansions": [expansion.to_dict() for expansion in self.expansions],
+            "filters": {name: list(values) for name, values in self.filters.items()},
             "facets": {name: [asdict(c) for c in counts] for name, counts in self.facets.items()},
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -10,7 +10,15 @@ import pytest
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.engine import SearchEngine
-from searchengine.query import Element, ParsedQuery, broader_queries, has_phrase, parse_query, plain_words
+from searchengine.query import (
+    Element,
+    ParsedQuery,
+    broader_queries,
+    has_phrase,
+    parse_query,
+    plain_words,
+    without_filter,
+)
 
 ANALYZER = analyzer_for(AnalysisSettings.from_dict_file())
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,6 +55,12 @@ def test_and_and_not_in_capitals_work_as_in_other_engines() -> None:
 def test_and_and_not_find_what_their_equivalents_find(sample_engine: SearchEngine) -> None:
     assert sample_engine.all_paths("阿富汗 AND 塔利班") == sample_engine.all_paths("阿富汗 塔利班") != []
     assert sample_engine.all_paths("经济 NOT 中国") == sample_engine.all_paths("经济 -中国") != []
+
+
+def test_without_filter_removes_the_filters_typed_for_one_facet() -> None:
+    assert without_filter("经济 category:国际 year:2021 category:社会", "category") == "经济 year:2021"
+    assert without_filter("经济 -category:国际", "category") == "经济 -category:国际"
+    assert without_filter('category:"国 际" 经济', "category") == "经济"
 
 
 def test_a_term_repeated_is_searched_once() -> None:

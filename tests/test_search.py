@@ -304,7 +304,7 @@ def test_result_is_plain_json_data(engine: SearchEngine) -> None:
     data = json.loads(json.dumps(engine.search("莫斯科模式").to_dict(), ensure_ascii=False))
     assert set(data) == {
         *("query", "total", "page", "pages", "limit", "sort", "took_ms", "hints", "facets", "hits"),
-        *("corrected", "did_you_mean", "expansions"),
+        *("corrected", "did_you_mean", "expansions", "filters"),
     }
     hit = data["hits"][0]
     assert set(hit) == {"path", "title", "date", "categories", "tags", "author", "score", "title_highlight", "snippet"}

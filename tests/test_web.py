@@ -282,6 +282,22 @@ def test_category_facet_adds_and_removes_the_filter(client: FlaskClient, sample_
     assert [urlsplit(h).path for h in hrefs(filtered, ".result-title a")] == [f"/post/{h.path}" for h in expected.hits]
 
 
+def test_a_filter_typed_in_the_query_shows_as_selected(client: FlaskClient, sample_engine: SearchEngine) -> None:
+    """category:國際 in the query is a chip and the selected facet value; removing it removes it from the query."""
+    tree = page(client, "/?q=" + quote("经济 category:國際"))
+    assert sample_engine.search("经济 category:國際").filters == {"category": ["国际"]}
+    chip = first(tree, ".active-filters a.chip")
+    assert chip.text(strip=True).startswith("分类：国际")
+    assert args_of(attr(chip, "href")) == {"q": ["经济"]}
+    active = first(tree, "nav.facet[aria-label=按分类筛选] a.facet-link.active")
+    assert first(active, ".value").text() == "国际" and args_of(attr(active, "href")) == {"q": ["经济"]}
+    # Chosen on the page and typed in the query: clearing all clears both.
+    both = page(client, "/?q=" + quote("经济 category:国际") + "&year=2021")
+    assert args_of(attr(first(both, ".active-filters a.clear"), "href")) == {"q": ["经济"]}
+    # An exclusion typed in the query is no selection.
+    assert page(client, "/?q=" + quote("经济 -category:国际")).css(".active-filters") == []
+
+
 def test_author_and_year_facets_combine(client: FlaskClient, sample_engine: SearchEngine) -> None:
     tree = page(client, "/?q=经济")
     year = first(tree, "nav.facet[aria-label=按年份筛选] a.facet-link")

@@ -21,7 +21,7 @@ from typing import Any
 
 from searchengine.errors import ParameterError
 from searchengine.facets import FACETS
-from searchengine.query import MAX_QUERY_CHARS
+from searchengine.query import MAX_QUERY_CHARS, without_filter
 from searchengine.settings import boolean
 
 __all__ = ["SearchParams", "whole_number", "yes_or_no"]
@@ -139,6 +139,15 @@ class SearchParams:
             args["page"] = page
         return args
 
+    def without(self, *names: str) -> dict[str, Any]:
+        """Query-string arguments for this search without the ``names`` filters,
+        whether chosen on the page or typed in the query (``category:国际``)."""
+        q = self.link_q
+        for name in names:
+            q = without_filter(q, name)
+        changed = {"q": q} if q.split() != self.link_q.split() else {}
+        return self.url_args(**changed, **{name: None for name in names})
+
     def without_filters(self) -> dict[str, Any]:
         """Query-string arguments for this search with no filter at all."""
-        return self.url_args(**{f.name: None for f in FACETS})
+        return self.without(*(f.name for f in FACETS))

@@ -12,7 +12,9 @@ from flask import Flask, current_app
 
 from searchengine.facets import FACETS
 from searchengine.query import has_phrase
-from searchengine.results import Hint
+from searchengine.results import Hint, SearchResult
+from searchengine.store.view import keyword_key
+from searchengine.web.params import SearchParams
 
 __all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH", "EXPANSION_SOURCES_ZH"]
 
@@ -118,12 +120,23 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
     return numbers
 
 
+def selected_filters(params: SearchParams, result: SearchResult | None) -> dict[str, str]:
+    """The value each facet is narrowed to: chosen on the page, or typed in the query (``category:国际``)."""
+    chosen = dict(params.filters)
+    for name, values in (result.filters if result is not None else {}).items():
+        if values:
+            chosen.setdefault(name, values[0])
+    return chosen
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(hint_zh, "hint_zh")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(iso_date, "iso_date")
     app.add_template_global(page_numbers, "page_numbers")
     app.add_template_global(has_phrase, "query_has_phrase")
+    app.add_template_global(selected_filters, "selected_filters")
+    app.add_template_filter(keyword_key, "keyword")
     app.jinja_env.globals.update(
         facets=FACETS, facet_labels={f.name: f.label for f in FACETS}, expansion_sources=EXPANSION_SOURCES_ZH
     )
