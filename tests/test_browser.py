@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
@@ -292,3 +293,34 @@ def test_the_watch_sees_dialogs_and_csp_blocks_injected_markup(browser: Browser,
         assert len(watch.violations) >= 2, watch.violations
     finally:
         context.close()
+
+
+def _chinese_font_families() -> set[str]:
+    """The font families on this machine that have Chinese glyphs, as fontconfig names them."""
+    if shutil.which("fc-list") is None:
+        pytest.skip("fontconfig's fc-list is missing: cannot tell which fonts have Chinese glyphs")
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=True).stdout
+    return {name.strip() for line in listed.splitlines() for name in line.split(",") if name.strip()}
+
+
+def test_chinese_text_is_drawn_with_chinese_glyphs(watched: Watched, site: str) -> None:
+    """The post title's characters are drawn by a font that has them, not as boxes of a fallback font.
+
+    Chromium says which platform fonts drew a node's text, and how many
+    glyphs each drew (DevTools' CSS.getPlatformFontsForNode).
+    """
+    families = _chinese_font_families()
+    assert families, "no font with Chinese glyphs is installed (scripts/test installs fonts-noto-cjk)"
+    page = watched.page
+    page.goto(f"{site}/post/{quote(SEED)}")
+    title = page.locator("#post-title").inner_text()
+    chinese = len(re.findall(r"[\u4e00-\u9fff]", title))
+    assert chinese > 10
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("DOM.enable")
+    devtools.send("CSS.enable")
+    root = devtools.send("DOM.getDocument")["root"]["nodeId"]
+    node = devtools.send("DOM.querySelector", {"nodeId": root, "selector": "#post-title"})["nodeId"]
+    fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    drawn_by_chinese_fonts = sum(font["glyphCount"] for font in fonts if font["familyName"] in families)
+    assert drawn_by_chinese_fonts >= chinese, fonts
