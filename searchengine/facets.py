@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from searchengine.normalize import keyword_key
 from searchengine.results import FacetCount
 from searchengine.store.fields import AUTHOR, CATEGORY, TAG
-from searchengine.store.view import keyword_key
 
 if TYPE_CHECKING:
     from searchengine.store import IndexView

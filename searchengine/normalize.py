@@ -30,7 +30,7 @@ import opencc
 
 from searchengine.cjk import SPACELESS
 
-__all__ = ["normalize", "normalize_with_offsets", "is_traditional", "OPENCC_CONFIG"]
+__all__ = ["normalize", "normalize_with_offsets", "keyword_key", "is_traditional", "OPENCC_CONFIG"]
 
 OPENCC_CONFIG = "t2s"
 
@@ -87,6 +87,12 @@ def _to_simplified(folded: str) -> str:
 def normalize(text: str) -> str:
     """Return the normalized form of ``text`` (NFKC, case-folded, unspaced, simplified)."""
     return _to_simplified(_close_gaps(_fold(text)))
+
+
+def keyword_key(value: str) -> str:
+    """What two spellings of one keyword value (a category, tag or author) share:
+    normalized, spaces collapsed, so 社會 and 社会 are one value."""
+    return " ".join(normalize(value).split())
 
 
 def is_traditional(text: str) -> bool:

@@ -15,8 +15,7 @@ from searchengine import IndexMissingError, ParameterError, SearchEngine
 from searchengine.analysis import CJK_RANGES
 from searchengine.documents import load_post, walk_posts
 from searchengine.indexer import build_index
-from searchengine.normalize import normalize
-from searchengine.store.view import keyword_key
+from searchengine.normalize import keyword_key, normalize
 
 SEED = "guancha/2021/000_30739a5f1b776113.txt"
 MARKED = re.compile(r"<mark>(.*?)</mark>")

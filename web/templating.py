@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, current_app
 
 from searchengine.facets import FACETS
+from searchengine.normalize import keyword_key
 from searchengine.query import has_phrase
 from searchengine.results import Hint, SearchResult
-from searchengine.store.view import keyword_key
 from searchengine.web.params import SearchParams
 
 __all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH", "EXPANSION_SOURCES_ZH"]

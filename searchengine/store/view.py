@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from searchengine.analysis import AnalysisSettings
-from searchengine.normalize import normalize
+from searchengine.normalize import keyword_key
 from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, STATE
 from searchengine.store.schema import (
     DOCINFO_DEFAULT,
@@ -35,7 +35,7 @@ from searchengine.store.schema import (
 )
 from searchengine.store.segments import Postings, column_array, read_postings
 
-__all__ = ["IndexView", "Vocabulary", "keyword_key"]
+__all__ = ["IndexView", "Vocabulary"]
 
 _DOCINFO_DTYPE = np.dtype(
     [("date", ">i8")] + [(name, ">u4") for name in LENGTH_FIELDS] + [(name, ">u2") for name in DOCINFO_FIELDS[-2:]]
@@ -79,7 +79,7 @@ class Vocabulary:
         return cls(names, keys // count, (keys % count).astype(np.int32), by_normalized, view.size)
 
     def mask(self, normalized_name: str) -> np.ndarray:
-        """Which documents have the value (compared in normalized form, see :func:`keyword_key`)."""
+        """Which documents have the value (compared as :func:`~searchengine.normalize.keyword_key` gives it)."""
         found = np.zeros(self.size, bool)
         wanted = self.by_normalized.get(normalized_name)
         if wanted is not None:
@@ -89,11 +89,6 @@ class Vocabulary:
     def counts(self, selected: np.ndarray) -> np.ndarray:
         """How many of the ``selected`` documents (a boolean mask) have each value."""
         return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
-
-
-def keyword_key(value: str) -> str:
-    """What two spellings of one keyword value share: normalized, spaces collapsed."""
-    return " ".join(normalize(value).split())
 
 
 class IndexView:
