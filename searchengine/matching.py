@@ -159,20 +159,35 @@ def _element(
     return ids, frequency[ids], np.sort(keys) if with_positions else keys
 
 
+def _frequency(view: IndexView, fieldname: str, element: Element) -> int:
+    """How many documents hold ``element`` at most (a prefix element counts as holding everything)."""
+    if element.prefix:
+        return view.size
+    return sum(view.doc_frequency(fieldname, term) for term in element.terms)
+
+
 def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want_starts: bool) -> _Phrase:
     """Where the elements occur at consecutive positions in ``fieldname``."""
     if len(elements) == 1 and not want_starts:
         ids, frequencies, _ = _element(view, fieldname, elements[0], False)
         return _Phrase(ids, frequencies.astype(np.float64), np.zeros(0, np.int64))
-    fetched = [_element(view, fieldname, e, True) for e in elements]
-    # Only documents holding every element can hold the phrase.
+    # Only documents holding every element can hold the phrase. Elements are
+    # read rarest first, each distinct one once, and reading stops as soon as
+    # no document holds them all: a long query (hundreds of characters pasted
+    # in) then costs a few posting lists, not hundreds of common ones.
+    distinct = {(e.terms, e.prefix): e for e in elements}  # the same terms at other places read once
+    fetched_by: dict[tuple[tuple[str, ...], bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     common = np.ones(view.size, bool)
-    for ids, _, _ in fetched:
+    for key, element in sorted(distinct.items(), key=lambda item: _frequency(view, fieldname, item[1])):
+        fetched_by[key] = _element(view, fieldname, element, True)
         holds = np.zeros(view.size, bool)
-        holds[ids] = True
+        holds[fetched_by[key][0]] = True
         common &= holds
+        if not common.any():
+            break
     starts = np.zeros(0, np.int64)
     if common.any():
+        fetched = [fetched_by[(element.terms, element.prefix)] for element in elements]
         for index, (element, (_, _, keys)) in enumerate(zip(elements, fetched, strict=True)):
             keys = keys[common[keys >> 32]]
             starts = keys if index == 0 else starts[contains_sorted(keys, starts + element.at)]
