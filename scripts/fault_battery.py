@@ -278,7 +278,10 @@ class Battery:
         time starting (imports, the dictionary), and the machine has two cores.
         """
         commands: list[Command] = [["stats", "--index", index, "--json"]]
-        commands += [["search", probe, "--index", index, "--json", "--limit", "100"] for probe in probes]
+        # Every post on its own (--no-collapse): a probe counts posts, and the
+        # battery's posts are copies of one another, which collapsing would fold.
+        search = ["--json", "--limit", "100", "--no-collapse"]
+        commands += [["search", probe, "--index", index, *search] for probe in probes]
         runs = self.run_all([*commands, *also])
         runs, others = runs[: len(commands)], runs[len(commands) :]
         if all(ran.returncode == 1 and "no index at" in ran.stderr for ran in runs):

@@ -479,7 +479,7 @@ def measure_forgiving(engine: SearchEngine, corpus: Corpus, probes: list[Probe])
     for probe in probes:
         tally = tallies[probe.kind]
         truth = corpus.posts_with(normalize(probe.intended))
-        result = engine.search(probe.query, limit=10)
+        result = engine.search(probe.query, limit=10, collapse=False)  # recall counts every post
         whole = result.total <= len(result.hits)
         found = {hit.path for hit in result.hits} if whole else set(engine.all_paths(probe.query))
         success = any(hit.path in truth for hit in result.hits)

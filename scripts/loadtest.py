@@ -6,9 +6,11 @@ Starts ``searchengine serve`` (waitress) on a free port over INDEX_DIR, checks
 that every URL of the mix answers 200, then runs wrk (Debian package ``wrk``)
 with the given number of connections for the given number of seconds. Each
 wrk connection cycles through a mix of searches: common words (中国, 发展),
-names, phrases, OR/exclusion/field syntax, filters, page 2, sort=date, the
-JSON API, completion and post pages. Prints requests/s, latency p50/p90/p99,
-the count of non-2xx responses and of socket errors, and the machine's state.
+names, phrases, OR/exclusion/field syntax, filters, dates as the timeline
+and the date-range control ask for them, page 2, sort=date, the JSON API,
+completion, the Atom feed and post pages (every search page draws its
+timeline). Prints requests/s, latency p50/p90/p99, the count of non-2xx
+responses and of socket errors, and the machine's state.
 Exits 1 if any request failed.
 """
 
@@ -52,12 +54,15 @@ SEARCHES = [
     {"q": "经济", "author": "央视网"},
     {"q": "疫情", "sort": "date", "page": "3"},
     {"q": "塔利班"},
+    {"q": "碳中和", "date": "2021"},  # a timeline bar: the months of one year
+    {"q": "经济", "from": "2019-03", "to": "2019-06"},  # the date-range control
 ]
 API = [
     "/api/search?" + urlencode({"q": "中国", "limit": "20"}),
     "/api/search?" + urlencode({"q": "一带一路", "sort": "date"}),
     "/api/suggest?" + urlencode({"q": "中国"}),
     "/api/suggest?" + urlencode({"q": "习近"}),
+    "/feed?" + urlencode({"q": "习近平"}),  # the Atom feed of a topic
 ]
 
 LUA = r"""

@@ -142,7 +142,8 @@ def evaluate(engine: SearchEngine, devset: list[Judged]) -> list[Figures]:
     """Search every query whose judged posts are in the index; judge each top ten."""
     figures = []
     for judged in in_index(engine, devset):
-        top = [post_id(hit.path) for hit in engine.search(judged.text, limit=CUTOFF).hits]
+        # uncollapsed: the judgments are of posts, and reprints are judged each on its own
+        top = [post_id(hit.path) for hit in engine.search(judged.text, limit=CUTOFF, collapse=False).hits]
         figures.append(Figures(judged, ndcg(top, judged.grades), precision(top, judged.grades), top))
     return figures
 

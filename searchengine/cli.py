@@ -26,6 +26,7 @@ from searchengine.errors import SearchEngineError
 from searchengine.settings import SETTINGS, env_name, setting
 
 if TYPE_CHECKING:
+    from searchengine.indexer import BuildOptions, BuildReport
     from searchengine.results import SearchResult
 
 EXIT_PARTIAL = 3
@@ -34,6 +35,8 @@ _NOTHING_TO_SEARCH = (
     "('\"一带一路\"') or a filter (--category 国际); the README lists the query syntax"
 )
 SAMPLE_POSTS = Path(__file__).parent / "sample_posts"
+#: Paths of a hit's similar posts (reprints) that the human output names.
+_SIMILAR_PATHS = 3
 
 
 def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
@@ -86,6 +89,9 @@ def main() -> None:
 @_option("max_post_bytes", type=int)
 @_option("lock_timeout", type=float)
 @_option("follow_outside", "--follow-outside/--no-follow-outside")
+@click.option(
+    "--watch", is_flag=True, help="Then keep watching POSTS_DIR: update the index as posts are saved, until Ctrl-C."
+)
 def index(
     posts_dir: Path,
     index: Path,
@@ -98,8 +104,14 @@ def index(
     max_post_bytes: int,
     lock_timeout: float,
     follow_outside: bool,
+    watch: bool,
 ) -> None:
-    """Build or update the index from the posts under POSTS_DIR."""
+    """Build or update the index from the posts under POSTS_DIR.
+
+    With --watch, then update it within a second or so of each post saved,
+    renamed or deleted (one line per update that changed something), until
+    Ctrl-C, which ends with exit status 0.
+    """
     from searchengine.indexer import BuildOptions, build_index
 
     options = BuildOptions(
@@ -127,6 +139,9 @@ def index(
     else:
         for line in report.failed:
             click.echo(line, err=True)
+    if watch:  # posts that failed may be fixed while watched: no exit status for them
+        _watch(posts_dir, index, options, as_json=as_json, quiet=quiet)
+        return
     if report.status == "failed":
         sys.exit(1)
     if report.status == "partial":
@@ -178,11 +193,40 @@ class _progress_bar:
             self.bar.close()
 
 
-def _print_report(report: Any) -> None:
-    for line in report.failed:
-        click.echo(click.style("error: ", fg="red") + line, err=True)
-    for line in report.warnings:
-        click.echo(click.style("warning: ", fg="yellow") + line, err=True)
+def _watch(posts_dir: Path, index: Path, options: BuildOptions, *, as_json: bool, quiet: bool) -> None:
+    """Update the index as posts change until Ctrl-C: a line per update that changed something."""
+    from searchengine.watch import update_line, watch_posts
+
+    def updated(report: BuildReport) -> None:
+        line = update_line(report)
+        if line is None:
+            return
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        elif quiet:
+            for failure in report.failed:
+                click.echo(failure, err=True)
+        else:
+            _print_problems(report)
+            click.echo(line)
+
+    def not_updated(error: SearchEngineError) -> None:
+        click.echo(f"not updated: {error}", err=True)
+
+    if not (quiet or as_json):
+        click.echo(f"watching {posts_dir} for changes; Ctrl-C stops", err=True)
+    try:
+        with _interrupted_once():
+            watch_posts(posts_dir, index, options, on_update=updated, on_error=not_updated)
+    except SearchEngineError as error:
+        raise _fail(error) from None
+    except KeyboardInterrupt:  # how watching ends; an update it interrupted committed nothing
+        if not (quiet or as_json):
+            click.echo("stopped watching", err=True)
+
+
+def _print_report(report: BuildReport) -> None:
+    _print_problems(report)
     click.echo(
         f"{report.posts} posts: {report.added} added, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.failed)} failed "
@@ -190,10 +234,21 @@ def _print_report(report: Any) -> None:
     )
 
 
+def _print_problems(report: BuildReport) -> None:
+    """The posts a build could not read, and its warnings: one line each, on stderr."""
+    for line in report.failed:
+        click.echo(click.style("error: ", fg="red") + line, err=True)
+    for line in report.warnings:
+        click.echo(click.style("warning: ", fg="yellow") + line, err=True)
+
+
 def _facet_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--category``, ``--author``, ``--tag``, ``--year``...: one option per facet."""
+    """``--category``, ``--author``, ``--tag``, ``--year``...: one option per facet; and ``--date``."""
     from searchengine.facets import FACETS
 
+    command = click.option(
+        "--date", "date", help="Only posts of this period or range: 2021, 2021-10, 2021-10-21, 2020..2021-06."
+    )(command)
     for facet in reversed(FACETS):
         command = click.option(f"--{facet.name}", facet.name, help=f"Only posts with this {facet.name}.")(command)
     return command
@@ -208,6 +263,7 @@ def _facet_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_facet_options
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed: no pinyin or same-sound correction.")
 @click.option("--explain", is_flag=True, help="Show how each hit's score is made up.")
+@click.option("--no-collapse", is_flag=True, help="List every post: do not fold reprints of a story into one hit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the library's result as JSON.")
 @_option("timezone")
 @_option("aliases", type=str, show_default="none")
@@ -219,6 +275,7 @@ def search(
     sort: str,
     no_correct: bool,
     explain: bool,
+    no_collapse: bool,
     as_json: bool,
     timezone: str,
     aliases: str,
@@ -230,6 +287,8 @@ def search(
     holds a same-sound slip (阿富汉) is searched as corrected, and the
     output says so; --no-correct searches it exactly as typed. --explain
     shows each hit's score in parts (see the README's ranking section).
+    Reprints of one story are listed once, the others named under it
+    ("+2 similar"); --no-collapse lists every post.
 
     An empty QUERY without a filter is refused (exit status 1), saying what
     to type; a --page past the last says how many pages there are.
@@ -241,7 +300,14 @@ def search(
     try:
         engine = SearchEngine(index, timezone=timezone, aliases=aliases or None)
         result = engine.search(
-            query, limit=limit, page=page, sort=sort, correct=not no_correct, explain=explain, **filters
+            query,
+            limit=limit,
+            page=page,
+            sort=sort,
+            correct=not no_correct,
+            explain=explain,
+            collapse=not no_collapse,
+            **filters,
         )
     except SearchEngineError as error:
         raise _fail(error) from None
@@ -254,6 +320,11 @@ def search(
     for line in _forgiving_lines(result, color):
         click.echo(line)
     click.echo(_summary(result))
+    if result.collapsed:
+        folded = "1 similar post is" if result.collapsed == 1 else f"{result.collapsed} similar posts are"
+        click.echo(f"({folded} listed under their stories; --no-collapse lists each)")
+    if len(result.timeline) > 1 and result.hits:
+        click.echo(_timeline_line(result))
     for number, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo("")
         title = _marked(hit.title_highlight.text, hit.title_highlight.spans, color, bold=True)
@@ -261,6 +332,10 @@ def search(
         meta = " · ".join(x for x in ((hit.date or "")[:10], "、".join(hit.categories), hit.author) if x)
         click.echo(f"   {hit.path}  {meta}")
         click.echo(f"   {_marked(hit.snippet.text, hit.snippet.spans, color)}")
+        if hit.similar_count:
+            shown = ", ".join(other.path for other in hit.similar[:_SIMILAR_PATHS])
+            more = " …" if hit.similar_count > _SIMILAR_PATHS else ""
+            click.echo(f"   (+{hit.similar_count} similar: {shown}{more})")
         if hit.explain is not None:
             for line in hit.explain.lines():
                 click.echo(click.style(f"   {line}", dim=True) if color else f"   {line}")
@@ -279,6 +354,14 @@ def _summary(result: SearchResult) -> str:
         pages = "is only 1 page" if result.pages == 1 else f"are only {result.pages} pages"
         return f"{result.total} results, but no page {result.page}: there {pages} of {result.limit} {took}"
     return f"0 results {took}"
+
+
+def _timeline_line(result: SearchResult) -> str:
+    """The result's timeline as one line of bars: ``2019–2026 ▁▂█▃▃▂▂▁`` (one per year or month)."""
+    bars = " ▁▂▃▄▅▆▇█"
+    most = max(bucket.count for bucket in result.timeline)
+    heights = "".join(bars[-(-bucket.count * (len(bars) - 1) // most)] for bucket in result.timeline)
+    return f"{result.timeline[0].period}–{result.timeline[-1].period} {heights}"
 
 
 def _forgiving_lines(result: SearchResult, color: bool) -> list[str]:
@@ -387,6 +470,13 @@ def check(index: Path) -> None:
 @_option("connection_limit", type=int)
 @_option("header_timeout", type=float)
 @_option("aliases", type=str, show_default="none")
+@_option("image_hosts", type=str)
+@click.option(
+    "--watch",
+    type=click.Path(path_type=Path),
+    metavar="POSTS_DIR",
+    help="Also keep the index up to date with POSTS_DIR as posts are saved, renamed or deleted.",
+)
 def serve(
     index: Path,
     host: str,
@@ -396,8 +486,15 @@ def serve(
     connection_limit: int,
     header_timeout: float,
     aliases: str,
+    image_hosts: str,
+    watch: Path | None,
 ) -> None:
-    """Serve the search page and JSON API with a production WSGI server."""
+    """Serve the search page and JSON API with a production WSGI server.
+
+    With --watch POSTS_DIR, the index is first brought up to date with the
+    posts (built if missing), then one process watches the folder and updates
+    it after each change; the server shows every update on its next search.
+    """
     _serve(
         index,
         host=host,
@@ -407,6 +504,8 @@ def serve(
         connection_limit=connection_limit,
         header_timeout=header_timeout,
         aliases=aliases,
+        image_hosts=image_hosts,
+        watch=watch,
     )
 
 

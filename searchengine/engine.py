@@ -30,10 +30,11 @@ from searchengine.errors import ParameterError, SearchEngineError
 from searchengine.facets import FACETS, facet
 from searchengine.matching import match_any_word
 from searchengine.normalize import normalize
-from searchengine.query import Group, ParsedQuery, make_clause, parse_query
+from searchengine.pictures import image_address, thumbnail
+from searchengine.query import Group, ParsedQuery, date_range, make_clause, parse_query
 from searchengine.ranking import RankedPage, Scored, page_of, rank, score
 from searchengine.ranking_model import Ranking
-from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, SearchResult, Suggestion
+from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, PostInfo, SearchResult, Suggestion
 from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
 from searchengine.store.fields import (
@@ -50,12 +51,15 @@ from searchengine.store.fields import (
     TITLE_WORDS,
 )
 from searchengine.store.schema import NO_DATE, post_info
+from searchengine.timeline import timeline
 
 __all__ = ["SearchEngine", "MAX_LIMIT", "SORTS"]
 
 MAX_LIMIT = 100
 SORTS = ("relevance", "date")
 _MLT_TERMS = 12
+#: Other posts of a story a hit names (``Hit.similar``); ``Hit.similar_count`` counts them all.
+SIMILAR_SHOWN = 10
 _OPEN_ATTEMPTS = 5
 
 
@@ -241,11 +245,17 @@ class SearchEngine:
         sort: str = "relevance",
         correct: bool = True,
         explain: bool = False,
+        collapse: bool = True,
         **filters: str | int | None,
     ) -> SearchResult:
         """Search; ``filters`` (one value per facet, such as ``category="国际"``,
         ``tag="一带一路"`` or ``year=2021``; see :data:`searchengine.facets.FACETS`)
-        add to any written in the query itself.
+        and ``date`` (a period or range, as ``date:`` in a query:
+        ``date="2021-10"``, ``date="2020..2021-06"``) add to any written in
+        the query itself.
+
+        ``result.timeline`` counts every match by year or month (see
+        :mod:`searchengine.timeline`).
 
         A query that finds nothing as typed but reads as pinyin or holds a
         same-sound slip is searched as corrected (``result.corrected``) unless
@@ -254,18 +264,31 @@ class SearchEngine:
         With ``explain``, each hit carries its score in parts
         (:class:`~searchengine.results.Explanation`).
 
+        With ``collapse`` (the default), each story — a post and its reprints,
+        see :mod:`searchengine.reprints` — is listed once, as its best match
+        in the requested order; the hit's ``similar`` names the story's other
+        matches and ``result.collapsed`` counts them. ``total`` and the pages
+        count stories then; facets and the timeline count every match.
+
         Never raises for the query text (bad syntax becomes plain text or a
         hint); raises :class:`ParameterError` for an invalid parameter.
         """
         started = time.perf_counter()
         _check_page(limit, page, sort)
         snapshot = self._current()
-        outcome = self._evaluate(snapshot, query, filters, sort, (page - 1) * limit, limit, correct, explain)
+        outcome = self._evaluate(
+            snapshot, query, filters, sort, (page - 1) * limit, limit, correct, explain, collapse=collapse
+        )
         parsed, ranked = outcome.parsed, outcome.ranked
         needles = parsed.needles()
         hits = [
             self._hit(snapshot.view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)
         ]
+        if collapse:
+            hits = [
+                replace(hit, similar=_similar(snapshot.view, others), similar_count=len(others))
+                for hit, others in zip(hits, ranked.similar, strict=True)
+            ]
         if explain:
             hits = [replace(hit, explain=why) for hit, why in zip(hits, ranked.explanations, strict=True)]
         result = SearchResult(
@@ -282,6 +305,8 @@ class SearchEngine:
             did_you_mean=outcome.did_you_mean,
             expansions=forgiving.expansions(outcome.expanded, ranked.found),
             filters={name: sorted(values) for name, values in parsed.filters.include.items()},
+            timeline=timeline(snapshot.view, ranked.matched, self.timezone),
+            collapsed=ranked.collapsed,
         )
         if not result.total and not result.hints and query.strip():
             result.hints.append(Hint("no_match"))
@@ -303,11 +328,13 @@ class SearchEngine:
         limit: int,
         correct: bool,
         explain: bool = False,
+        *,
+        collapse: bool = False,
     ) -> _Outcome:
         """Parse, expand and rank ``query``; then, if it found little, its correction."""
         parsed, expanded = self._parse(snapshot, query)
-        _add_filters(parsed, filters)
-        ranked = rank(snapshot.view, parsed, sort, offset, limit, self.ranking, explain)
+        _add_filters(parsed, filters, self.timezone)
+        ranked = rank(snapshot.view, parsed, sort, offset, limit, self.ranking, explain, collapse)
         outcome = _Outcome(parsed, ranked, expanded)
         if not correct or not isinstance(query, str):
             return outcome
@@ -318,8 +345,8 @@ class SearchEngine:
             return outcome
         if fix.replace is not None:
             fixed, fixed_expanded = self._parse(snapshot, fix.replace)
-            _add_filters(fixed, filters)
-            fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking, explain)
+            _add_filters(fixed, filters, self.timezone)
+            fixed_ranked = rank(snapshot.view, fixed, sort, offset, limit, self.ranking, explain, collapse)
             if fixed_ranked.total:
                 return _Outcome(fixed, fixed_ranked, fixed_expanded, corrected=fix.replace)
         outcome.did_you_mean = fix.offer
@@ -375,6 +402,7 @@ class SearchEngine:
             score=round(score, 4),
             title_highlight=_highlighted(snippets.highlight(stored[TITLE], needles)),
             snippet=_highlighted(snippets.make_snippet(stored.get(BODY) or "", needles)),
+            thumbnail=thumbnail(stored.get(IMAGES) or ()),
         )
 
     # --- single posts -------------------------------------------------------
@@ -388,7 +416,7 @@ class SearchEngine:
         stored = view.stored(docnum)
         return Post(
             **post_info(stored),
-            images=list(stored.get(IMAGES) or []),
+            images=list(dict.fromkeys(filter(None, map(image_address, stored.get(IMAGES) or ())))),
             body=stored.get(BODY) or "",
             html=stored.get(HTML) or "",
             source=stored.get(SOURCE) or "",
@@ -400,7 +428,8 @@ class SearchEngine:
 
         Scored by plain BM25F (:data:`LIKE_THIS`), not the query model: that
         one is fitted to short queries, where a title holding the term says
-        much; a title holding one of a dozen key words says little.
+        much; a title holding one of a dozen key words says little. The
+        post's reprints (its story) are left out: they are the same text.
         """
         _check_page(limit, 1, "relevance")
         snapshot = self._current()
@@ -411,7 +440,7 @@ class SearchEngine:
         stored = view.stored(docnum)
         words = _key_words(view, snapshot.analyzer, f"{stored[TITLE]}\n{stored.get(BODY) or ''}")
         match = match_any_word(view, words, LIKE_THIS)
-        match.which[docnum] = False
+        match.which[view.story == view.story[docnum]] = False  # the post, and its reprints
         ranked = page_of(view, match.which, match.word_scores, match.exact.astype(np.int32), limit, LIKE_THIS.tie)
         needles = parse_query(" ".join(words), snapshot.analyzer, self.timezone).needles()
         return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)]
@@ -490,18 +519,30 @@ def _check_page(limit: int, page: int, sort: str) -> None:
         raise ParameterError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
 
 
-def _add_filters(parsed: ParsedQuery, filters: dict[str, str | int | None]) -> None:
+def _add_filters(parsed: ParsedQuery, filters: dict[str, str | int | None], timezone: str) -> None:
     for name, raw in filters.items():
         found = facet(name)
-        if found is None:
-            known = ", ".join(f.name for f in FACETS)
+        if found is None and name != "date":
+            known = ", ".join([*(f.name for f in FACETS), "date"])
             raise ParameterError(f"{name} is not a filter; the filters are {known}")
         if raw is None or raw == "":
+            continue
+        if found is None:
+            span = date_range(str(raw).strip(), timezone)
+            if span is None:
+                example = "2021, 2021-10, 2021-10-21 or 2020..2021-06"
+                raise ParameterError(f"date: {str(raw)[:40]!r} is not a date or range (use {example})")
+            parsed.filters.narrow_dates(*span)
             continue
         value = found.value_of(raw)
         if value is None:
             raise ParameterError(f"{name}: {raw!r} is not a valid value")
         parsed.filters.add(name, value)
+
+
+def _similar(view: IndexView, docs: np.ndarray) -> list[PostInfo]:
+    """The first :data:`SIMILAR_SHOWN` of a story's other matches, as a hit names them."""
+    return [PostInfo(**post_info(view.stored(int(doc)))) for doc in docs[:SIMILAR_SHOWN]]
 
 
 def _highlighted(found: snippets.Snippet) -> Highlighted:

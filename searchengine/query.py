@@ -10,6 +10,7 @@ Syntax (documented in the README and on the search page)::
     title:卡布洛夫        only in titles
     category:国际 author:观察者网 tag:一带一路 year:2021   (every facet, see searchengine.facets)
     date:2021-10  date:2021  after:2021-01-01  before:2022-01-01
+    date:2020-03..2021-06  date:2020..  date:..2019   (a range: both ends included)
 
 Chinese quotes (“…”) and full-width forms (＂, ：, －) work like their ASCII
 counterparts. Nothing here raises: unbalanced quotes, a lone ``OR`` or
@@ -49,6 +50,7 @@ __all__ = [
     "plain_words",
     "has_phrase",
     "without_filter",
+    "date_range",
     "Term",
     "query_terms",
     "rewrite",
@@ -388,7 +390,8 @@ def _add_filter(parsed: ParsedQuery, item: _Item) -> None:
 
 
 def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
-    span = _date_span(item.text.strip(), timezone)
+    text = item.text.strip()
+    span = date_range(text, timezone) if item.field == "date" else _date_span(text, timezone)
     if span is None:
         parsed.hints.append(Hint("not_a_date", {"field": item.field or "", "value": item.text}))
         return
@@ -399,6 +402,24 @@ def _add_date(parsed: ParsedQuery, item: _Item, timezone: str) -> None:
         parsed.filters.narrow_dates(None, start)
     else:
         parsed.filters.narrow_dates(start, end)
+
+
+def date_range(text: str, timezone: str) -> tuple[int | None, int | None] | None:
+    """``date:``'s value as [start, end) epoch seconds, None when it is not one.
+
+    A period (``2021``, ``2021-10``, ``2021-10-21``) or a range of them with
+    both ends included (``2020-03..2021-06``); either end may be left open
+    (``2020..``, ``..2019``). What a date-range control and a timeline bar
+    ask for.
+    """
+    if ".." not in text:
+        return _date_span(text, timezone)
+    low, _, high = text.partition("..")
+    start = _date_span(low.strip(), timezone) if low.strip() else (None, None)
+    end = _date_span(high.strip(), timezone) if high.strip() else (None, None)
+    if start is None or end is None or not (low.strip() or high.strip()):
+        return None
+    return start[0], end[1]
 
 
 def _date_span(text: str, timezone: str) -> tuple[int, int] | None:

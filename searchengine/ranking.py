@@ -23,6 +23,10 @@ Ranking, in order of precedence:
 Features are computed over arrays of the matching documents, never one post
 at a time in Python. ``sort="date"`` orders the same matches by date alone,
 newest first. :func:`rank` can explain each hit's score (``explain=True``).
+
+With ``collapse``, :func:`rank` lists each story once (reprints grouped, see
+:mod:`searchengine.reprints`), as its first match in that order, with the
+story's other matches beside it.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ _COLUMN = {name: index for index, name in enumerate(FEATURES)}
 class RankedPage:
     """One page of results, plus what the whole result set needs for facets."""
 
-    total: int
+    total: int  # results as listed: matching posts, or their stories when collapsed
     docs: np.ndarray  # this page's document numbers, best first
     scores: np.ndarray
     matched: np.ndarray  # every matching document (sorted), for facets
@@ -65,6 +69,10 @@ class RankedPage:
     found: dict[str, int] = field(default_factory=dict)
     #: With ``explain``: each hit's score in parts, in page order.
     explanations: list[Explanation] = field(default_factory=list)
+    #: With ``collapse``: each hit's story's other matches (document numbers, best first), in page order.
+    similar: list[np.ndarray] = field(default_factory=list)
+    #: With ``collapse``: matches listed under another of their story instead of on their own.
+    collapsed: int = 0
 
 
 @dataclass
@@ -98,16 +106,57 @@ def rank(
     limit: int,
     ranking: Ranking,
     explain: bool = False,
+    collapse: bool = False,
 ) -> RankedPage:
-    """Evaluate ``parsed`` over ``view`` and return the requested page."""
+    """Evaluate ``parsed`` over ``view`` and return the requested page (of stories with ``collapse``)."""
     found: dict[str, int] = {}
     scored = score(view, parsed, ranking, found)
     scores = scored.scores(ranking)
-    picked = order(scored.dates, scores, scored.tiers, sort, offset + limit, ranking.tie)[offset : offset + limit]
-    page = RankedPage(len(scored.docs), scored.docs[picked], scores[picked], scored.docs, found)
+    ordering = _Ordering.of(scored.dates, scores, scored.tiers, sort, ranking.tie)
+    if collapse:
+        stories = view.story[scored.docs]
+        picked = _story_leaders(ordering, stories, offset + limit)[offset : offset + limit]
+        page = RankedPage(_count_stories(stories, view.size), scored.docs[picked], scores[picked], scored.docs, found)
+        page.collapsed = len(scored.docs) - page.total
+        page.similar = [scored.docs[others] for others in _story_others(ordering, stories, picked)]
+    else:
+        picked = ordering.top(offset + limit)[offset : offset + limit]
+        page = RankedPage(len(scored.docs), scored.docs[picked], scores[picked], scored.docs, found)
     if explain:
         page.explanations = [_explain(scored, int(i), scores, ranking, sort) for i in picked]
     return page
+
+
+def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int) -> np.ndarray:
+    """Indexes of the first match of each of the first ``needed`` stories, in order.
+
+    Orders a few more matches than stories are needed, and more again until
+    enough stories are among them: the best match of a story is its first in
+    any prefix of the order, so a page never needs the whole order.
+    """
+    asked = 2 * needed
+    while True:
+        ranked = ordering.top(min(asked, len(stories)))
+        _, first = np.unique(stories[ranked], return_index=True)
+        leaders = ranked[np.sort(first)]
+        if len(leaders) >= needed or len(ranked) >= len(stories):
+            return leaders[:needed]
+        asked *= 2
+
+
+def _count_stories(stories: np.ndarray, size: int) -> int:
+    seen = np.zeros(size, dtype=bool)
+    seen[stories] = True
+    return int(np.count_nonzero(seen))
+
+
+def _story_others(ordering: _Ordering, stories: np.ndarray, leaders: np.ndarray) -> list[np.ndarray]:
+    """For each of ``leaders`` (indexes of matches), the other matches of its story, best first."""
+    wanted = np.zeros(int(stories.max(initial=0)) + 1, dtype=bool)
+    wanted[stories[leaders]] = True
+    members = np.flatnonzero(wanted[stories])
+    others = ordering.sorted(members[~np.isin(members, leaders)])
+    return [others[stories[others] == stories[leader]] for leader in leaders]
 
 
 def page_of(
@@ -277,28 +326,48 @@ def _facet(name: str) -> Facet:
 
 
 def order(dates: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, needed: int, tie: float) -> np.ndarray:
-    """Indexes of the ``needed`` best matches, best first.
+    """Indexes of the ``needed`` best matches, best first (and any tied with the last; see :class:`_Ordering`)."""
+    return _Ordering.of(dates, scores, tiers, sort, tie).top(needed)
+
+
+@dataclass
+class _Ordering:
+    """The order of a query's matches, computed on demand for the part a page needs.
 
     By relevance: tiers first, then scores in bands of ``tie`` times the
-    best score, newest first within a band, then score. Only the candidates
-    that can make the cut are fully sorted: a partition on the main key
-    first, then a lexicographic sort of the few left.
+    best score, newest first within a band, then score. By date: newest
+    first, then score. ``main`` orders first; ``keys`` (last key first, as
+    ``np.lexsort`` takes them) settle the order within it.
     """
-    dates = dates.astype(np.float64)  # NO_DATE sorts last
+
+    main: np.ndarray
     keys: tuple[np.ndarray, ...]
-    if sort == "date":
-        main, keys = dates, (-scores, -dates)
-    else:
+
+    @classmethod
+    def of(cls, dates: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, tie: float) -> _Ordering:
+        dates = dates.astype(np.float64)  # NO_DATE sorts last
+        if sort == "date":
+            return cls(dates, (-scores, -dates))
         band = tie * float(np.abs(scores).max()) if len(scores) and tie > 0 else 0.0
         bands = np.floor(scores / band) if band > 0 else scores
-        main = tiers * 1e9 + bands
-        keys = (-scores, -dates, -bands, -tiers)
-    candidates = np.arange(len(scores))
-    if needed < len(scores):
-        threshold = -np.partition(-main, needed - 1)[needed - 1]
-        candidates = np.flatnonzero(main >= threshold)
-    ordered = np.lexsort(tuple(key[candidates] for key in keys))
-    return candidates[ordered]
+        return cls(tiers * 1e9 + bands, (-scores, -dates, -bands, -tiers))
+
+    def top(self, needed: int) -> np.ndarray:
+        """Indexes of the ``needed`` first matches in order, and any tied with the last on ``main``.
+
+        Only the candidates that can make the cut are fully sorted: a
+        partition on the main key first, then a lexicographic sort of the
+        few left. Any ``needed`` gives a prefix of one and the same order.
+        """
+        candidates = np.arange(len(self.main))
+        if needed < len(self.main):
+            threshold = -np.partition(-self.main, needed - 1)[needed - 1]
+            candidates = np.flatnonzero(self.main >= threshold)
+        return self.sorted(candidates)
+
+    def sorted(self, indexes: np.ndarray) -> np.ndarray:
+        """``indexes`` (of matches) in order."""
+        return indexes[np.lexsort(tuple(key[indexes] for key in self.keys))]
 
 
 def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort: str) -> Explanation:

@@ -16,6 +16,7 @@ __all__ = [
     "Explanation",
     "ClauseExplanation",
     "FacetCount",
+    "TimelineBucket",
     "Hint",
     "HINT_TEXTS",
     "Expansion",
@@ -120,6 +121,14 @@ class Hit(PostInfo):
     title_highlight: Highlighted
     snippet: Highlighted
     explain: Explanation | None = None
+    #: The post's picture for a list of results (see :func:`searchengine.pictures.thumbnail`):
+    #: an http(s) URL or a site-relative path, or None.
+    thumbnail: str | None = None
+    #: With collapsing: the first of the other matching posts of the hit's
+    #: story (its reprints, see :mod:`searchengine.reprints`), best first ...
+    similar: list[PostInfo] = field(default_factory=list)
+    #: ... and how many there are in all.
+    similar_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -149,6 +158,14 @@ class Hint:
 @dataclass(frozen=True)
 class FacetCount:
     value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TimelineBucket:
+    """One bar of a result's timeline: a year (``2021``) or a month (``2021-10``) and its matches."""
+
+    period: str
     count: int
 
 
@@ -200,6 +217,12 @@ class SearchResult:
     #: query (``category:国际``) or passed as arguments; normalized as filters
     #: compare them.
     filters: dict[str, list[str]] = field(default_factory=dict)
+    #: How many matches fall in each year, or month when they span under three
+    #: years, oldest first (see :mod:`searchengine.timeline`).
+    timeline: list[TimelineBucket] = field(default_factory=list)
+    #: Matches not listed on their own but under another post of their story
+    #: (collapsing, see :meth:`searchengine.engine.SearchEngine.search`); ``total`` leaves them out.
+    collapsed: int = 0
 
     @property
     def pages(self) -> int:
@@ -209,6 +232,7 @@ class SearchResult:
         return {
             "query": self.query,
             "total": self.total,
+            "collapsed": self.collapsed,
             "page": self.page,
             "pages": self.pages,
             "limit": self.limit,
@@ -220,13 +244,18 @@ class SearchResult:
             "expansions": [expansion.to_dict() for expansion in self.expansions],
             "filters": {name: list(values) for name, values in self.filters.items()},
             "facets": {name: [asdict(c) for c in counts] for name, counts in self.facets.items()},
+            "timeline": [asdict(bucket) for bucket in self.timeline],
             "hits": [hit.to_dict() for hit in self.hits],
         }
 
 
 @dataclass(frozen=True)
 class Post(PostInfo):
-    """One indexed post, whole. ``html`` is the body as written: sanitize before display."""
+    """One indexed post, whole. ``html`` is the body as written: sanitize before display.
+
+    ``images`` are its pictures, front matter's first, then the body's: only
+    those that are image addresses (:func:`searchengine.pictures.image_address`).
+    """
 
     images: list[str]
     body: str

@@ -15,6 +15,7 @@ from typing import Any
 
 from searchengine.documents import DEFAULT_TIMEZONE, MAX_POST_BYTES
 from searchengine.errors import ParameterError
+from searchengine.pictures import ImageHosts
 
 __all__ = ["Setting", "SETTINGS", "setting", "env_name"]
 
@@ -35,6 +36,11 @@ def boolean(raw: str) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def image_hosts(raw: str) -> str:
+    """The ``image_hosts`` setting, checked and written as :class:`~searchengine.pictures.ImageHosts` reads it."""
+    return str(ImageHosts.parse(raw))
 
 
 SETTINGS: dict[str, Setting] = {
@@ -77,6 +83,14 @@ SETTINGS: dict[str, Setting] = {
             float,
         ),
         Setting("page_size", 10, "Results per page on the search page.", int),
+        Setting(
+            "image_hosts",
+            "none",
+            "Hosts whose images the web pages show (thumbnails, post pictures): none (no external image: "
+            "pages work offline and ask no other host), host names separated by commas (*.cctvpic.com for "
+            "every name under it), or https (any host over https).",
+            image_hosts,
+        ),
     )
 }
 
@@ -93,5 +107,7 @@ def setting(name: str) -> Any:
         return spec.default
     try:
         return spec.kind(raw)
+    except ParameterError as error:  # a setting that says what is wrong with it
+        raise ParameterError(f"{env_name(name)}={raw!r}: {error}") from None
     except ValueError:
         raise ParameterError(f"{env_name(name)}={raw!r}: not a valid {spec.kind.__name__}") from None

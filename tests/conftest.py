@@ -11,11 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from searchengine.engine import SearchEngine
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,6 +55,16 @@ def corpus_2019(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("corpus-2019")
     make_posts(shared, out, "--years", "2019", "--sources", "xwlb")
     return make_posts(shared, out, "--sources", "guancha")
+
+
+@pytest.fixture(scope="session")
+def index_2019(corpus_2019: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of :func:`corpus_2019`, built once per session (about a minute and a half)."""
+    from searchengine.indexer import build_index
+
+    index = tmp_path_factory.mktemp("index-2019") / "index"
+    assert build_index(corpus_2019, index).status == "ok"
+    return index
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +116,21 @@ def forgiving_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sample_engine(sample_index: Path) -> SearchEngine:
     return SearchEngine(sample_index)
+
+
+# --- a real browser ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by Playwright (tests using it carry the ``browser`` marker)."""
+    from playwright.sync_api import sync_playwright
+
+    from tooling import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

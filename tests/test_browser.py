@@ -20,7 +20,6 @@ import pytest
 
 from tooling import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     HOSTILE_POST,
     HOSTILE_POSTS,
     SAMPLES,
@@ -52,18 +51,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index = build(posts, root / "index")
     with running(index, threads=4) as server:
         yield server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Watched:
@@ -324,3 +311,35 @@ def test_chinese_text_is_drawn_with_chinese_glyphs(watched: Watched, site: str) 
     fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     drawn_by_chinese_fonts = sum(font["glyphCount"] for font in fonts if font["familyName"] in families)
     assert drawn_by_chinese_fonts >= chinese, fonts
+
+
+def test_timeline_bars_and_date_range_work_without_javascript(browser: Browser, site: str) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(site + "/?q=" + quote("经济"))
+        bars = page.locator("svg.timeline-chart a.timeline-bar")
+        assert bars.count() > 1
+        box = bars.first.locator("rect").first.bounding_box()
+        assert box is not None and box["width"] > 2 and box["height"] > 0  # drawn, not collapsed
+        label = bars.first.get_attribute("aria-label") or ""
+        count = int(re.search(r"：(\d+) 篇", label).group(1))  # type: ignore[union-attr]
+        with page.expect_navigation():
+            bars.first.locator("rect").last.click()
+        period = query_of(page.url)["date"][0]
+        assert label.startswith(f"{int(period[:4])}年")
+        assert page.locator(".result").count() == min(count, 10)
+        assert page.locator(".active-filters .chip").inner_text().startswith("时间：")
+        # The date-range control, submitted with its button.
+        page.goto(site + "/?q=" + quote("经济"))
+        page.fill("form.date-range input[name=from]", "2015")
+        page.fill("form.date-range input[name=to]", "2019-06")
+        with page.expect_navigation():
+            page.locator("form.date-range button").click()
+        assert query_of(page.url)["from"] == ["2015"] and query_of(page.url)["to"] == ["2019-06"]
+        assert page.locator(".active-filters .chip").inner_text().startswith("时间：2015年至2019年6月")
+        dates = page.locator(".result time").evaluate_all("nodes => nodes.map(n => n.getAttribute('datetime'))")
+        assert dates and all("2015" <= d[:7] <= "2019-06" for d in dates)
+    finally:
+        context.close()

@@ -84,7 +84,8 @@ def test_search_in_a_terminal_says_what_it_corrected(index: Path) -> None:
     assert "\x1b[" in output  # a terminal: in colour
     lines = without_colours(output).splitlines()
     assert lines[0] == CORRECTED and lines[1].startswith("1-1 of 2 results")
-    assert "卡布洛夫" in lines[5]  # the snippet, with the corrected query's matches
+    assert re.fullmatch(r"\d{4}(-\d\d)?–\d{4}(-\d\d)? [ ▁▂▃▄▅▆▇█]+", lines[2])  # the timeline of both matches
+    assert "卡布洛夫" in lines[6]  # the snippet, with the corrected query's matches
     status, output = run_in_terminal(
         [*SEARCHENGINE, "search", "kabuluofu", "--index", str(index), "--no-correct"]
     )

@@ -304,9 +304,13 @@ def test_result_is_plain_json_data(engine: SearchEngine) -> None:
     assert set(data) == {
         *("query", "total", "page", "pages", "limit", "sort", "took_ms", "hints", "facets", "hits"),
         *("corrected", "did_you_mean", "expansions", "filters"),
+        *("collapsed", "timeline"),
     }
     hit = data["hits"][0]
-    assert set(hit) == {"path", "title", "date", "categories", "tags", "author", "score", "title_highlight", "snippet"}
+    assert set(hit) == {
+        *("path", "title", "date", "categories", "tags", "author", "score", "title_highlight", "snippet"),
+        *("similar", "similar_count", "thumbnail"),
+    }
     assert set(hit["snippet"]) == {"text", "html", "spans"}
     start, end = hit["snippet"]["spans"][0]
     assert hit["snippet"]["text"][start:end] == "莫斯科模式"

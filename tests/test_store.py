@@ -116,7 +116,7 @@ def test_postings_blocks_name_only_the_declared_class(index: Path, monkeypatch: 
 def test_the_manifest_pins_the_format_and_the_settings_as_data(index: Path) -> None:
     [manifest] = index.glob("_MAIN_*.json")
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    assert data["format"] == FORMAT == 1
+    assert data["format"] == FORMAT == 2
     assert set(data) == {"format", "generation", "analysis", "segments", "files"}
     assert set(data["files"]) == {p.name for p in index.glob("MAIN_*.*")}
     assert all(len(value) == 2 for value in data["files"].values())  # [size, crc32]

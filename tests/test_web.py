@@ -25,11 +25,12 @@ from werkzeug.test import TestResponse
 from searchengine.cli import main as cli
 from searchengine.engine import SearchEngine
 from searchengine.errors import IndexMissingError, ParameterError
+from searchengine.pictures import ImageHosts
 from searchengine.results import HINT_TEXTS, Hint
 from searchengine.web import create_app
 from searchengine.web.highlight import mark_html, query_needles
 from searchengine.web.params import SearchParams
-from searchengine.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, sanitize_html
+from searchengine.web.security import content_security_policy, sanitize_html, security_headers
 from searchengine.web.templating import HINTS_ZH, hint_zh, page_numbers
 from tooling import (
     HOSTILE_POST,
@@ -42,6 +43,7 @@ from tooling import (
     assert_safe_html,
     build,
     children,
+    first,
     running,
     wait_until,
     write_posts,
@@ -49,6 +51,10 @@ from tooling import (
 
 EURASIA = "xinhua-like/2016/2016-07-12-eurasia-economic-forum.md"
 EURASIA_TITLE = "欧亚经济论坛开幕 各方探讨区域互联互通"
+
+# The apps here show no external image: the default image_hosts (tests/test_pictures.py tries the others).
+NO_IMAGES = ImageHosts()
+SECURITY_HEADERS = security_headers(NO_IMAGES)
 
 XSS_QUERIES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
@@ -102,13 +108,6 @@ def api(client: FlaskClient, url: str, status: int = 200) -> dict[str, Any]:
 def assert_headers(response: TestResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, name
-
-
-def first(tree: Tree, selector: str) -> LexborNode:
-    """The first node matching ``selector``, which must be there."""
-    node = tree.css_first(selector)
-    assert node is not None, f"nothing matches {selector!r}"
-    return node
 
 
 def attr(node: LexborNode, name: str) -> str:
@@ -770,10 +769,7 @@ def test_hostile_post_is_sanitized(hostile_client: FlaskClient) -> None:
     assert links["好链接"] == {"href": "https://example.com/page", "rel": "noopener noreferrer nofollow"}
     for name in ("坏链接", "坏链接二", "相对链接", "数据链接"):
         assert "href" not in links[name]
-    images = [img.attributes for img in body.css("img")]
-    assert images == [
-        {"src": "https://example.com/ok.png", "alt": "好图片", "width": "100", "decoding": "async", "loading": "lazy"}
-    ]
+    assert body.css("img") == []  # example.com is not an allowed image host
     assert [p.attributes for p in body.css("p")] == [{}, {}]
     title = first(tree, "h1#post-title")
     assert title.text() == '<script>alert("title")</script>恶意标题 "><img src=x onerror=alert(1)>'
@@ -785,7 +781,7 @@ def test_hostile_post_is_sanitized(hostile_client: FlaskClient) -> None:
     assert_safe_html(data["html_sanitized"])
     raw = api(hostile_client, f"/api/post/{HOSTILE_POST}?raw=1")
     assert "<script" in raw["html"]  # ...as the library keeps it
-    assert raw["html_sanitized"] == data["html_sanitized"] == sanitize_html(raw["html"])
+    assert raw["html_sanitized"] == data["html_sanitized"] == sanitize_html(raw["html"], NO_IMAGES)
 
 
 def test_hostile_post_in_results(hostile_client: FlaskClient) -> None:
@@ -796,17 +792,19 @@ def test_hostile_post_in_results(hostile_client: FlaskClient) -> None:
 
 
 def test_sanitize_html_rules() -> None:
-    assert sanitize_html("") == ""
-    assert sanitize_html('<p style="x" onclick="y">a</p>') == "<p>a</p>"
+    assert sanitize_html("", NO_IMAGES) == ""
+    assert sanitize_html('<p style="x" onclick="y">a</p>', NO_IMAGES) == "<p>a</p>"
     assert (
-        sanitize_html('<a href="http://x.test/">x</a>')
+        sanitize_html('<a href="http://x.test/">x</a>', NO_IMAGES)
         == '<a href="http://x.test/" rel="noopener noreferrer nofollow">x</a>'
     )
-    images = LexborHTMLParser(sanitize_html('<img src="/local.png"><img src="https://x.test/a.png">')).css("img")
+    two = '<img src="/local.png"><img src="https://x.test/a.png">'
+    images = LexborHTMLParser(sanitize_html(two, ImageHosts.parse("x.test"))).css("img")
     assert [img.attributes for img in images] == [
-        {"src": "https://x.test/a.png", "decoding": "async", "loading": "lazy"}
+        {"src": "https://x.test/a.png", "decoding": "async", "loading": "lazy", "referrerpolicy": "no-referrer"}
     ]
-    assert sanitize_html("<script>bad()</script><noscript>x</noscript><p>ok</p>") == "<p>ok</p>"
+    assert LexborHTMLParser(sanitize_html(two, NO_IMAGES)).css("img") == []
+    assert sanitize_html("<script>bad()</script><noscript>x</noscript><p>ok</p>", NO_IMAGES) == "<p>ok</p>"
 
 
 def test_mark_html_touches_only_text() -> None:
@@ -881,12 +879,12 @@ def test_api_post(client: FlaskClient, sample_engine: SearchEngine) -> None:
     expected = post.to_dict()
     del expected["source"]  # the server's file path stays on the server
     raw = api(client, f"/api/post/{SEED}?raw=1")
-    assert raw.pop("html_sanitized") == sanitize_html(expected["html"])
+    assert raw.pop("html_sanitized") == sanitize_html(expected["html"], NO_IMAGES)
     assert raw == expected
     del expected["html"]  # the unsanitized body only on request
     for url in (f"/api/post/{SEED}", f"/api/post/{SEED}?raw=0", f"/api/post/{SEED}?raw="):
         data = api(client, url)
-        assert data.pop("html_sanitized") == sanitize_html(post.html)
+        assert data.pop("html_sanitized") == sanitize_html(post.html, NO_IMAGES)
         assert data == expected, url
     error = api(client, f"/api/post/{SEED}?raw=please", status=400)["error"]
     assert error.startswith("raw must be 1 or 0")
@@ -987,9 +985,9 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
         response = client.get(url)
         assert_headers(response)
         response.close()
-    policy = dict(part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; "))
+    policy = dict(part.split(" ", 1) for part in content_security_policy(NO_IMAGES).split("; "))
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
-    assert policy["img-src"] == "'self' https: data:" and policy["frame-ancestors"] == "'none'"
+    assert policy["img-src"] == "'self' data:" and policy["frame-ancestors"] == "'none'"
     assert policy["base-uri"] == "'none'" and policy["form-action"] == "'self'" and policy["object-src"] == "'none'"
     assert SECURITY_HEADERS["X-Content-Type-Options"] == "nosniff"
     assert SECURITY_HEADERS["Referrer-Policy"] == "same-origin"

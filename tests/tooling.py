@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 import searchengine
 from searchengine.indexer import BuildOptions, build_index
@@ -358,12 +358,23 @@ OUR_SCRIPT = "/static/search.js"
 _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "data", "srcset", "poster", "xlink:href")
 
 
+_CHART_TAGS = {"svg", "line", "a", "title", "rect", "text"}
+
+
+def first(tree: LexborHTMLParser | LexborNode, selector: str) -> LexborNode:
+    """The first node matching ``selector``, which must be there."""
+    node = tree.css_first(selector)
+    assert node is not None, f"nothing matches {selector!r}"
+    return node
+
+
 def assert_safe_html(html: str) -> None:
     """Fail if a page could run script or load style not from us.
 
-    Allowed: our one external script, our stylesheet, our search form.
-    Never: inline script or style, event-handler attributes, style
-    attributes, frames, objects, embeds, other forms, base or meta refresh,
+    Allowed: our one external script, our stylesheet, our search forms,
+    our timeline chart (an SVG of shapes and links). Never: inline script or
+    style, event-handler attributes, style attributes, frames, objects,
+    embeds, other SVG, other forms, base or meta refresh,
     javascript:/data:/vbscript: URLs.
     """
     tree = LexborHTMLParser(html)
@@ -378,7 +389,10 @@ def assert_safe_html(html: str) -> None:
                 assert not scheme.startswith(("javascript:", "data:", "vbscript:")), f"{name}={value!r} on <{tag}>"
         if tag == "script":
             assert attributes.get("src") == OUR_SCRIPT and not (node.text() or "").strip(), node.html
-        assert tag not in ("style", "iframe", "frame", "object", "embed", "applet", "base", "svg", "math"), node.html
+        assert tag not in ("style", "iframe", "frame", "object", "embed", "applet", "base", "math"), node.html
+        if tag == "svg":  # only our timeline chart, made of shapes, text and links
+            assert attributes.get("class") == "timeline-chart", node.html
+            assert {child.tag for child in node.css("*")} <= _CHART_TAGS, node.html
         if tag == "form":
             assert attributes.get("action") == "/" and attributes.get("role") == "search", node.html
         if tag in ("input", "button"):

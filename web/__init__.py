@@ -33,7 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Config keys: ``INDEX_DIR`` (the index to open), ``TIMEZONE`` (for dates
     and the year filter), ``ALIASES`` (a user alias table, added to the
-    bundled one; empty: none), ``PAGE_SIZE`` (results per page), or
+    bundled one; empty: none), ``PAGE_SIZE`` (results per page),
+    ``IMAGE_HOSTS`` (where pages may load images from, as the
+    ``image_hosts`` setting: ``none``, host names, or ``https``), or
     ``ENGINE`` (a ready :class:`SearchEngine`, used instead of opening
     ``INDEX_DIR`` with ``TIMEZONE`` and ``ALIASES``).
 
@@ -48,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TIMEZONE=setting("timezone"),
         ALIASES=setting("aliases"),
         PAGE_SIZE=setting("page_size"),
+        IMAGE_HOSTS=setting("image_hosts"),
         ENGINE=None,
         SITE_NAME="新闻档案搜索",
         MAX_CONTENT_LENGTH=64 * 1024,  # nothing here takes a request body
@@ -68,13 +71,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.extensions[_EXTENSION] = engine
 
-    from searchengine.web import api, errors, pages, security, templating
+    from searchengine.web import api, errors, feed, pages, security, templating
 
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feed.bp)
     app.jinja_env.globals["version"] = __version__
     return app
 

@@ -18,7 +18,7 @@ from searchengine.query import MAX_QUERY_CHARS
 from searchengine.web import get_engine
 from searchengine.web.params import SearchParams, whole_number, yes_or_no
 from searchengine.web.posts import find_post
-from searchengine.web.security import sanitize_html
+from searchengine.web.security import image_hosts, sanitize_html
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -50,7 +50,7 @@ def post(post_path: str) -> dict[str, Any]:
     raw = yes_or_no(request.args, "raw", False)
     found = find_post(post_path).to_dict()
     del found["source"]
-    sanitized = sanitize_html(found["html"])
+    sanitized = sanitize_html(found["html"], image_hosts())
     if not raw:
         del found["html"]
     return {**found, "html_sanitized": sanitized}

@@ -8,7 +8,7 @@ from searchengine.query import broader_queries, plain_words
 from searchengine.results import Suggestion
 from searchengine.web import get_engine
 from searchengine.web.params import SearchParams
-from searchengine.web.posts import find_post, marked, related_posts
+from searchengine.web.posts import find_post, lead_pictures, marked, related_posts
 
 bp = Blueprint("pages", __name__)
 
@@ -54,7 +54,7 @@ def _titles_like(query: str) -> list[Suggestion]:
 
 @bp.get("/post/<path:post_path>")
 def post(post_path: str) -> str:
-    """One post: metadata, the sanitized body with ``?q=`` marked, related posts."""
+    """One post: metadata, its pictures, the sanitized body with ``?q=`` marked, related posts."""
     found = find_post(post_path)
     query = request.args.get("q") or ""
     title_html, body = marked(found, query)
@@ -63,6 +63,7 @@ def post(post_path: str) -> str:
         post=found,
         title_html=title_html,
         body=body,
+        pictures=lead_pictures(found),
         q=query,
         related=related_posts(found),
     )

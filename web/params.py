@@ -2,8 +2,11 @@
 
 The page and the API take the same parameters (``q``, ``page``, ``sort``,
 one per facet of :data:`searchengine.facets.FACETS` — ``category``,
-``author``, ``tag``, ``year`` —, ``correct=0`` to search the query exactly
-as typed; the API also ``limit`` and ``explain=1``). Parsing only turns
+``author``, ``tag``, ``year`` —, ``date`` (a period or range, ``2021-10`` or
+``2020..2021-06``, as a timeline bar links; the date-range form sends
+``from`` and ``to``, which become one), ``correct=0`` to search the query
+exactly as typed, ``collapse=0`` to list every reprint of a story on its
+own; the API also ``limit`` and ``explain=1``). Parsing only turns
 text into Python values; the library decides what is valid and raises
 :class:`~searchengine.errors.ParameterError` (a 400) with a message naming
 the parameter. Building URLs back keeps every parameter but the ones
@@ -80,6 +83,10 @@ class SearchParams:
     correct: bool = True
     #: Each hit's score in parts (``explain=1``; the API shows it, the page does not).
     explain: bool = False
+    #: The period or range of dates searched (``2021-10``, ``2020..2021-06``), if any.
+    date: str | None = None
+    #: False: list every post, reprints of one story too (``collapse=0``).
+    collapse: bool = True
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], limit: int, *, allow_limit: bool = False) -> SearchParams:
@@ -92,6 +99,8 @@ class SearchParams:
             filters={f.name: value for f in FACETS if (value := _text(args, f.name)) is not None},
             correct=yes_or_no(args, "correct", True),
             explain=yes_or_no(args, "explain", False),
+            date=_date(args),
+            collapse=yes_or_no(args, "collapse", True),
         )
 
     @property
@@ -102,7 +111,7 @@ class SearchParams:
     @property
     def wants_results(self) -> bool:
         """True when there is something to search for: query text or a filter."""
-        return bool(self.q.strip() or self.filters)
+        return bool(self.q.strip() or self.filters or self.date)
 
     def search_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`SearchEngine.search`."""
@@ -113,28 +122,36 @@ class SearchParams:
             "sort": self.sort,
             "correct": self.correct,
             "explain": self.explain,
+            "date": self.date,
+            "collapse": self.collapse,
             **self.filters,
         }
 
     def url_args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments for a link to this search with ``changes``.
 
-        ``changes`` name ``q``, ``sort``, ``page``, ``correct`` or a facet;
-        ``None`` removes a filter. Any change other than ``page`` starts
+        ``changes`` name ``q``, ``sort``, ``page``, ``correct``, ``date``,
+        ``collapse`` or a facet; ``None`` removes a filter. Any change other than ``page`` starts
         again at page 1; a new ``q`` is corrected again (unless ``correct``
-        says otherwise). Defaults (page 1, relevance, corrected) are left out.
+        says otherwise). Defaults (page 1, relevance, corrected, collapsed) are left out.
         """
         correct = changes.pop("correct", True if "q" in changes else self.correct)
         q = changes.pop("q", self.link_q)
         sort = changes.pop("sort", self.sort)
         page = changes.pop("page", 1)
+        date = changes.pop("date", self.date)
+        collapse = changes.pop("collapse", self.collapse)
         filters = {**self.filters, **changes}
         args: dict[str, Any] = {"q": q} if q else {}
         args.update((f.name, filters[f.name]) for f in FACETS if filters.get(f.name) is not None)
+        if date:
+            args["date"] = date
         if sort != "relevance":
             args["sort"] = sort
         if not correct:
             args["correct"] = 0
+        if not collapse:
+            args["collapse"] = 0
         if page != 1:
             args["page"] = page
         return args
@@ -149,5 +166,15 @@ class SearchParams:
         return self.url_args(**changed, **{name: None for name in names})
 
     def without_filters(self) -> dict[str, Any]:
-        """Query-string arguments for this search with no filter at all."""
-        return self.without(*(f.name for f in FACETS))
+        """Query-string arguments for this search with no filter at all (dates included)."""
+        return self.without(*(f.name for f in FACETS), "date")
+
+
+def _date(args: Mapping[str, str]) -> str | None:
+    """``date``; or the range the date-range form's ``from`` and ``to`` make (either may be empty)."""
+    low, high = _text(args, "from"), _text(args, "to")
+    if low is None and high is None:
+        return _text(args, "date")
+    if low == high:
+        return low
+    return f"{low or ''}..{high or ''}"

@@ -37,8 +37,11 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from searchengine.engine import SearchEngine
-from searchengine.errors import ParameterError
+from searchengine.errors import ParameterError, SearchEngineError
+from searchengine.indexer import BuildOptions, BuildReport, build_index
+from searchengine.pictures import ImageHosts
 from searchengine.settings import env_name, setting
+from searchengine.watch import update_line, watch_posts
 
 __all__ = ["serve"]
 
@@ -55,6 +58,9 @@ _UNKNOWN_NAME = {socket.EAI_NONAME, socket.EAI_AGAIN, socket.EAI_FAIL}
 _LARGE_BLOCK = 1 << 20
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
 _LOG = logging.getLogger("waitress")
+_WATCH_LOG = logging.getLogger("searchengine.watch")
+#: Seconds between attempts to watch a posts folder that has vanished.
+_WATCH_RETRY_SECONDS = 5
 
 
 def serve(
@@ -67,6 +73,8 @@ def serve(
     connection_limit: int | None = None,
     header_timeout: float | None = None,
     aliases: Path | str | None = None,
+    image_hosts: str | None = None,
+    watch: Path | str | None = None,
 ) -> None:
     """Serve the index at ``index_dir`` on ``host:port``.
 
@@ -84,30 +92,103 @@ def serve(
     those that take more than ``header_timeout`` seconds to send a request's
     headers (both default to their settings), and searches with the user alias
     table ``aliases`` (default: its setting; empty: none) besides the bundled
-    one, read again whenever it changes. A worker at its limit stops
-    accepting until some of its connections close; meanwhile new connections
-    wait in the listening socket's queue (1,024 deep), taken by whichever
-    worker has room. Blocks until interrupted.
+    one, read again whenever it changes; its pages show images from the
+    hosts ``image_hosts`` allows (default: its setting; a bad value raises
+    :class:`~searchengine.errors.ParameterError` before listening). A worker
+    at its limit stops accepting until some of its connections close;
+    meanwhile new connections wait in the listening socket's queue (1,024
+    deep), taken by whichever worker has room. Blocks until interrupted.
+
+    With ``watch``, a folder of posts, the index is first brought up to date
+    with it (built if missing; a build that cannot be done raises before
+    listening), then one more process, and only one whatever ``workers``,
+    watches the folder and updates the index after each change (see
+    :mod:`searchengine.watch`), with the build settings of the environment;
+    each update is one line on stderr.
     """
     connection_limit = setting("connection_limit") if connection_limit is None else connection_limit
     header_timeout = setting("header_timeout") if header_timeout is None else header_timeout
     aliases = (setting("aliases") if aliases is None else aliases) or None
+    images = str(ImageHosts.parse(setting("image_hosts") if image_hosts is None else image_hosts))
     if connection_limit < 1:
         raise ParameterError(
             f"connection_limit ({env_name('connection_limit')}) must be at least 1, not {connection_limit}"
         )
     if not header_timeout > 0:
         raise ParameterError(f"header_timeout ({env_name('header_timeout')}) must be more than 0, not {header_timeout}")
+    _log_to_stderr()
+    watcher = None
+    if watch is not None:
+        options = _build_options()
+        _update_index(watch, index_dir, options)
+        watcher = partial(_watch_posts, watch, index_dir, options)
     SearchEngine(index_dir, timezone=setting("timezone"), aliases=aliases)  # fail now, not in every worker
     workers = workers if workers > 0 else (os.cpu_count() or 1)
-    _log_to_stderr()
     limits = _Limits(_open_files_for(connection_limit), header_timeout)  # before forking: workers inherit it
-    if workers == 1:
-        _serve_one(index_dir, aliases, threads, limits, host=host, port=port)
+    if workers == 1 and watcher is None:
+        _serve_one(index_dir, aliases, images, threads, limits, host=host, port=port)
         return
     listener = _listen(host, port)
-    _LOG.info("Serving on http://%s:%s with %d processes", host, port, workers)
-    _Supervisor(lambda: _serve_one(index_dir, aliases, threads, limits, sockets=[listener]), workers).run()
+    _LOG.info("Serving on http://%s:%s with %d process%s", host, port, workers, "" if workers == 1 else "es")
+    _Supervisor(
+        lambda: _serve_one(index_dir, aliases, images, threads, limits, sockets=[listener]), workers, watcher
+    ).run()
+
+
+def _build_options() -> BuildOptions:
+    """How ``serve --watch`` builds: the build settings, from the environment or their defaults."""
+    user_dict = setting("user_dict")
+    return BuildOptions(
+        workers=setting("workers"),
+        timezone=setting("timezone"),
+        max_post_bytes=setting("max_post_bytes"),
+        lock_timeout=setting("lock_timeout"),
+        user_dict=Path(user_dict) if user_dict else None,
+        follow_outside=setting("follow_outside"),
+    )
+
+
+def _update_index(posts_dir: Path | str, index_dir: Path | str, options: BuildOptions) -> None:
+    """Bring the index up to date with the posts before serving it; raises when it cannot be done."""
+    report = build_index(posts_dir, index_dir, options)
+    _log_update(report)
+    _WATCH_LOG.info("the index at %s holds %d posts; watching %s", index_dir, report.documents, posts_dir)
+
+
+def _watch_posts(posts_dir: Path | str, index_dir: Path | str, options: BuildOptions) -> None:
+    """The watcher process: updates the index after each change, for as long as the server runs.
+
+    A posts folder that vanishes or is replaced ends a watch: the next one
+    starts once a folder is there again, so the folder may be moved away and
+    restored, or replaced.
+    """
+    shown = ""  # the reason the last watch ended, said once, not at every retry
+
+    def updated(report: BuildReport) -> None:
+        nonlocal shown
+        shown = ""
+        _log_update(report)
+
+    while True:
+        try:
+            watch_posts(posts_dir, index_dir, options, on_update=updated, on_error=_log_not_updated)
+        except SearchEngineError as error:
+            if str(error) != shown:
+                shown = str(error)
+                _WATCH_LOG.warning("%s; watching again once the folder is there", error)
+            time.sleep(_WATCH_RETRY_SECONDS)
+
+
+def _log_update(report: BuildReport) -> None:
+    for failure in report.failed:
+        _WATCH_LOG.warning("error: %s", failure)
+    line = update_line(report)
+    if line is not None:
+        _WATCH_LOG.info("%s", line)
+
+
+def _log_not_updated(error: SearchEngineError) -> None:
+    _WATCH_LOG.warning("not updated: %s", error)
 
 
 class _Limits(NamedTuple):
@@ -118,7 +199,7 @@ class _Limits(NamedTuple):
 
 
 def _serve_one(
-    index_dir: Path | str, aliases: Path | str | None, threads: int, limits: _Limits, **where: Any
+    index_dir: Path | str, aliases: Path | str | None, image_hosts: str, threads: int, limits: _Limits, **where: Any
 ) -> None:
     """One waitress server over its own engine (file handles are never shared across a fork)."""
     from searchengine.web import create_app
@@ -129,7 +210,9 @@ def _serve_one(
     # before serving, so that no reader's first correction waits for it, and
     # a worker's memory is all there from its first request.
     engine.warm_up()
-    app = create_app({"ENGINE": engine, "INDEX_DIR": str(index_dir), "ALIASES": str(aliases or "")})
+    app = create_app(
+        {"ENGINE": engine, "INDEX_DIR": str(index_dir), "ALIASES": str(aliases or ""), "IMAGE_HOSTS": image_hosts}
+    )
     waitress.serve(
         app,
         _server=partial(_create_server, header_timeout=limits.header_timeout),  # waitress.serve's server maker
@@ -310,7 +393,7 @@ class _Server(TcpWSGIServer):
 
 
 class _Supervisor:
-    """Forks the worker processes, replaces any that dies, stops them all on a signal.
+    """Forks the worker processes (and the posts watcher, if any), replaces any that dies, stops them all on a signal.
 
     A stop signal that comes while a worker is being forked must neither miss
     the new worker (it would outlive the supervisor, holding the port) nor
@@ -320,16 +403,16 @@ class _Supervisor:
 
     STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
-    def __init__(self, target: Callable[[], None], count: int) -> None:
-        self.target, self.count = target, count
-        self.children: set[int] = set()
+    def __init__(self, target: Callable[[], None], count: int, watcher: Callable[[], None] | None = None) -> None:
+        self.targets = [target] * count + ([watcher] if watcher else [])  # what each process runs
+        self.children: dict[int, Callable[[], None]] = {}
         self.stopping = False
 
     def run(self) -> None:
         for signum in self.STOP_SIGNALS:
             signal.signal(signum, self._stop)
-        for _ in range(self.count):
-            self._fork()
+        for target in self.targets:
+            self._fork(target)
         while self.children:
             try:
                 pid, _ = os.wait()
@@ -337,13 +420,13 @@ class _Supervisor:
                 break
             except InterruptedError:
                 continue
-            self.children.discard(pid)
-            if not self.stopping:
+            exited = self.children.pop(pid) if pid in self.children else None  # None: stopped meanwhile
+            if exited is not None and not self.stopping:
                 logging.getLogger("waitress").warning("worker %d exited; starting another", pid)
                 time.sleep(0.5)  # a worker that cannot start must not spin
-                self._fork()
+                self._fork(exited)
 
-    def _fork(self) -> None:
+    def _fork(self, target: Callable[[], None]) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, self.STOP_SIGNALS)
         try:
             if self.stopping:
@@ -354,10 +437,10 @@ class _Supervisor:
                     signal.signal(signum, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, self.STOP_SIGNALS)
                 try:
-                    self.target()
+                    target()
                 finally:
                     os._exit(0)
-            self.children.add(pid)
+            self.children[pid] = target
             if self.stopping:  # a stop signal was already on its way when this fork began
                 os.kill(pid, signal.SIGTERM)
         finally:
@@ -369,15 +452,15 @@ class _Supervisor:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
-                self.children.discard(pid)
+                del self.children[pid]
 
 
 def _log_to_stderr() -> None:
-    """Show waitress's own messages ("Serving on …", queue warnings) on stderr, once each."""
-    logger = logging.getLogger("waitress")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # waitress.serve() also configures the root logger
+    """Show waitress's own messages ("Serving on …", queue warnings) and the watcher's on stderr, once each."""
+    for logger in (_LOG, _WATCH_LOG):
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False  # waitress.serve() also configures the root logger

@@ -14,6 +14,7 @@ from searchengine.facets import FACETS
 from searchengine.normalize import keyword_key
 from searchengine.query import has_phrase
 from searchengine.results import Hint, SearchResult
+from searchengine.web.charts import range_label, timeline_chart
 from searchengine.web.params import SearchParams
 
 __all__ = ["init_app", "local_date", "hint_zh", "page_numbers", "HINTS_ZH", "EXPANSION_SOURCES_ZH"]
@@ -136,6 +137,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(page_numbers, "page_numbers")
     app.add_template_global(has_phrase, "query_has_phrase")
     app.add_template_global(selected_filters, "selected_filters")
+    app.add_template_global(timeline_chart, "timeline_chart")
+    app.add_template_filter(range_label, "date_span")
     app.add_template_filter(keyword_key, "keyword")
     app.jinja_env.globals.update(
         facets=FACETS, facet_labels={f.name: f.label for f in FACETS}, expansion_sources=EXPANSION_SOURCES_ZH

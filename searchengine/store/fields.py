@@ -7,7 +7,7 @@ whoosh. :mod:`searchengine.store.schema` says what each field holds.
 
 __all__ = [
     "PATH", "TITLE", "BODY", "HTML", "CATEGORY", "TAG", "AUTHOR", "PUBLISHED", "IMAGES", "SOURCE", "HASH",
-    "DOCINFO", "STATE", "TITLE_WORDS", "TITLE_CHARS", "BODY_WORDS", "BODY_CHARS", "LAYERS", "KEYWORD_FIELDS",
+    "DOCINFO", "STATE", "SKETCH", "TITLE_WORDS", "TITLE_CHARS", "BODY_WORDS", "BODY_CHARS", "LAYERS", "KEYWORD_FIELDS",
 ]
 
 # Stored values.
@@ -15,7 +15,7 @@ PATH, TITLE, BODY, HTML = "path", "title", "body", "html"
 CATEGORY, TAG, AUTHOR = "category", "tag", "author"
 PUBLISHED, IMAGES, SOURCE, HASH = "published", "images", "source", "hash"
 # Columns.
-DOCINFO, STATE = "docinfo", "state"
+DOCINFO, STATE, SKETCH = "docinfo", "state", "sketch"
 # Token layers.
 TITLE_WORDS, TITLE_CHARS, BODY_WORDS, BODY_CHARS = "title_w", "title_c", "body_w", "body_c"
 LAYERS = (TITLE_WORDS, TITLE_CHARS, BODY_WORDS, BODY_CHARS)

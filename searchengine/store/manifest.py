@@ -30,7 +30,7 @@ from searchengine.analysis import AnalysisSettings
 __all__ = ["FORMAT", "Manifest", "manifest_name", "read_manifest", "write_manifest", "digest", "verify_files"]
 
 #: The on-disk format this code reads and writes; bump it when the layout changes.
-FORMAT = 1
+FORMAT = 2  # 2: the sketch column (reprints)
 _CHUNK = 1 << 20
 
 

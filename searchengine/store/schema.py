@@ -9,11 +9,13 @@ Per post the index keeps:
 * exact-match keyword fields ``path``, ``category``, ``tag`` and
   ``author``, used for filters and facets;
 * stored values for display: title, body text, body HTML, metadata;
-* two columns: ``docinfo`` (the date in seconds since the epoch, for
+* three columns: ``docinfo`` (the date in seconds since the epoch, for
   sorting, date filters and the year facet, and the exact token count of
   each layer, for BM25), read whole into arrays when an index is opened;
-  and ``state`` (path, content hash, mtime and size, so that an update can
-  tell unchanged posts without reading them).
+  ``state`` (path, content hash, mtime and size, so that an update can
+  tell unchanged posts without reading them); and ``sketch``, the MinHash
+  of the body that tells reprints (see :mod:`searchengine.reprints`), read
+  when an index is opened to group posts into stories.
 
 The schema holds whoosh classes only: the table of contents pickles it, and
 a class of ours in it would tie every index on disk to that class's name.
@@ -32,6 +34,7 @@ from whoosh import analysis, columns, fields
 
 from searchengine.analysis import Analyzer, char_tokens
 from searchengine.normalize import normalize
+from searchengine.reprints import NO_SIGNATURE, SIGNATURE_BYTES, signature
 from searchengine.store.fields import (
     AUTHOR,
     BODY,
@@ -46,6 +49,7 @@ from searchengine.store.fields import (
     LAYERS,
     PATH,
     PUBLISHED,
+    SKETCH,
     SOURCE,
     STATE,
     TAG,
@@ -110,6 +114,7 @@ def build_schema() -> fields.Schema:
             HASH: fields.STORED(),
             DOCINFO: fields.COLUMN(columns.StructColumn(DOCINFO_STRUCT, DOCINFO_DEFAULT)),
             STATE: fields.COLUMN(columns.VarBytesColumn()),
+            SKETCH: fields.COLUMN(columns.FixedBytesColumn(SIGNATURE_BYTES, NO_SIGNATURE)),
             **{name: _layer() for name in LAYERS},
         }
     )
@@ -125,8 +130,12 @@ def schema_signature(schema: fields.Schema) -> list[tuple[str, ...]]:
     def kind(obj: object) -> str:
         return type(obj).__qualname__ if obj is not None else "-"
 
+    def layout(column: object) -> str:
+        """A fixed-width column's layout: its struct, or its width."""
+        return str(getattr(column, "_spec", None) or getattr(column, "_fixedlen", ""))
+
     return [
-        (name, kind(field), kind(field.format), kind(field.column_type), str(getattr(field.column_type, "_spec", "")))
+        (name, kind(field), kind(field.format), kind(field.column_type), layout(field.column_type))
         for name, field in schema.items()
     ]
 
@@ -202,6 +211,7 @@ def document_fields(doc: Document, analyzer: Analyzer, state: PostState) -> Docu
                 brief_items(body),
             ),
             STATE: state.encode(),
+            SKETCH: signature(body),
         },
     )
 

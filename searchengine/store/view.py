@@ -3,11 +3,13 @@
 Made by :meth:`searchengine.store.index.IndexFolder.open_view`. Opening a
 view reads, once, everything a query needs per document into numpy arrays:
 which documents are live, each one's date and year, the token count of each
-layer (for BM25), and the author, categories and tags (for filters and
-facets). Postings come from :func:`searchengine.store.segments.read_postings`
-as arrays with global document numbers. A search then works on whole arrays
-instead of one document at a time, which is what keeps it fast on common
-words that match half the archive.
+layer (for BM25), the author, categories and tags (for filters and
+facets), and the story each belongs to (reprints grouped, see
+:mod:`searchengine.reprints`). Postings come from
+:func:`searchengine.store.segments.read_postings` as arrays with global
+document numbers. A search then works on whole arrays instead of one
+document at a time, which is what keeps it fast on common words that match
+half the archive.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np
 
 from searchengine.analysis import AnalysisSettings
 from searchengine.normalize import keyword_key
-from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, STATE
+from searchengine.reprints import NO_SIGNATURE, SIGNATURE_BYTES, stories
+from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, SKETCH, STATE
 from searchengine.store.schema import (
     DOCINFO_DEFAULT,
     DOCINFO_FIELDS,
@@ -41,6 +44,7 @@ _DOCINFO_DTYPE = np.dtype(
     [("date", ">i8")] + [(name, ">u4") for name in LENGTH_FIELDS] + [(name, ">u2") for name in DOCINFO_FIELDS[-2:]]
 )
 assert _DOCINFO_DTYPE.itemsize == struct.calcsize(DOCINFO_STRUCT)
+_SKETCH_DTYPE = np.dtype((np.uint8, (SIGNATURE_BYTES,)))  # a row of bytes per document
 
 
 @dataclass
@@ -128,6 +132,9 @@ class IndexView:
         }
         #: Each keyword field's values per document, for filters and facets.
         self.keywords = {name: Vocabulary.build(self, name) for name in KEYWORD_FIELDS}
+        #: Each document's story: the lowest document number of the live
+        #: reprints it is grouped with, its own when it has none.
+        self.story = stories(self._sketches(), self.live)
 
     def is_current(self) -> bool:
         """False once a build has committed a newer generation (one folder listing)."""
@@ -141,6 +148,10 @@ class IndexView:
         default = np.array([DOCINFO_DEFAULT], dtype=_DOCINFO_DTYPE).tobytes()
         parts = [column_array(leaf, DOCINFO, _DOCINFO_DTYPE, default) for leaf, _ in self.leaves]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=_DOCINFO_DTYPE)
+
+    def _sketches(self) -> np.ndarray:
+        parts = [column_array(leaf, SKETCH, _SKETCH_DTYPE, NO_SIGNATURE) for leaf, _ in self.leaves]
+        return np.concatenate(parts) if parts else np.zeros((0, SIGNATURE_BYTES), dtype=np.uint8)
 
     def postings(self, fieldname: str, term: str, positions: bool = False) -> Postings:
         """A term's postings over all segments, with global document numbers."""
