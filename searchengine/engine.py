@@ -34,6 +34,7 @@ from searchengine.pictures import image_address, thumbnail
 from searchengine.query import Group, ParsedQuery, date_range, make_clause, parse_query
 from searchengine.ranking import RankedPage, Scored, page_of, rank, score
 from searchengine.ranking_model import Ranking
+from searchengine.result_cache import ResultCache
 from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, PostInfo, SearchResult, Suggestion
 from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
@@ -172,6 +173,7 @@ class SearchEngine:
         self._alias_file = Path(aliases) if aliases else None
         self._alias_table: tuple[tuple[int, int] | None, AliasTable] = (None, bundled_aliases())
         self._aliases()  # a user table that cannot be read fails now, naming the file
+        self._results = ResultCache()
         self._current()  # fail now, with a clear message, if there is no usable index
 
     def _aliases(self) -> AliasTable:
@@ -276,6 +278,12 @@ class SearchEngine:
         started = time.perf_counter()
         _check_page(limit, page, sort)
         snapshot = self._current()
+        key = self._result_key(query, limit, page, sort, correct, explain, collapse, filters)
+        generation = snapshot.view.generation
+        cached = self._results.get(generation, key) if key is not None else None
+        if cached is not None:
+            cached.took_ms = (time.perf_counter() - started) * 1000
+            return cached
         outcome = self._evaluate(
             snapshot, query, filters, sort, (page - 1) * limit, limit, correct, explain, collapse=collapse
         )
@@ -311,7 +319,22 @@ class SearchEngine:
         if not result.total and not result.hints and query.strip():
             result.hints.append(Hint("no_match"))
         result.took_ms = (time.perf_counter() - started) * 1000
+        if key is not None:
+            self._results.put(generation, key, result)
         return result
+
+    def _result_key(self, query: str, *arguments: object) -> tuple[object, ...] | None:
+        """What a search's result depends on besides the index generation; None when it cannot be cached.
+
+        The user alias table's version is part of it: an edited table
+        changes what the same query searches.
+        """
+        *simple, filters = arguments
+        if not isinstance(query, str) or not isinstance(filters, dict):
+            return None
+        self._aliases()  # (reads the user's table again if it changed)
+        given = tuple(sorted((name, str(value)) for name, value in filters.items() if value not in (None, "")))
+        return (query, *simple, given, self._alias_table[0])
 
     def _parse(self, snapshot: _Snapshot, query: str) -> tuple[ParsedQuery, list[tuple[str, str, str]]]:
         """The query parsed, with its terms' other forms added."""
