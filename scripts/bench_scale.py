@@ -73,7 +73,7 @@ def search_latency(index: Path, rounds: int) -> dict[str, object]:
 import json, resource, sys, time
 from searchengine import SearchEngine
 mix = json.loads(sys.argv[2])
-engine = SearchEngine(sys.argv[1])
+engine = SearchEngine(sys.argv[1], cached_results=0)
 engine.warm_up()
 for query, params in mix:
     engine.search(query, limit=10, **params)

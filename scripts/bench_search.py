@@ -57,7 +57,7 @@ QUERIES = [
 def run_ours(index: Path, rounds: int) -> dict[str, list[float]]:
     from searchengine import SearchEngine
 
-    engine = SearchEngine(index)
+    engine = SearchEngine(index, cached_results=0)  # every round searches afresh
     for query in QUERIES:  # warm-up round
         engine.search(query, limit=10)
     timings: dict[str, list[float]] = {q: [] for q in QUERIES}

@@ -34,7 +34,7 @@ from searchengine.pictures import image_address, thumbnail
 from searchengine.query import Group, ParsedQuery, date_range, make_clause, parse_query
 from searchengine.ranking import RankedPage, Scored, page_of, rank, score
 from searchengine.ranking_model import Ranking
-from searchengine.result_cache import ResultCache
+from searchengine.result_cache import CACHED_RESULTS, ResultCache
 from searchengine.results import Highlighted, Hint, Hit, IndexStats, Post, PostInfo, SearchResult, Suggestion
 from searchengine.sounds import SoundIndex, pinyin_prefix
 from searchengine.store import IndexFolder, IndexView
@@ -153,6 +153,9 @@ class SearchEngine:
     ranking:
         The ranking model (see :mod:`searchengine.ranking_model`); by
         default the trained one shipped in ``data/ranking.json``.
+    cached_results:
+        How many recent results to keep (see :mod:`searchengine.result_cache`);
+        0 searches afresh every time, as latency benchmarks must.
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class SearchEngine:
         timezone: str = DEFAULT_TIMEZONE,
         ranking: Ranking | None = None,
         aliases: Path | str | None = None,
+        cached_results: int = CACHED_RESULTS,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._folder = IndexFolder(self.index_dir)
@@ -173,7 +177,7 @@ class SearchEngine:
         self._alias_file = Path(aliases) if aliases else None
         self._alias_table: tuple[tuple[int, int] | None, AliasTable] = (None, bundled_aliases())
         self._aliases()  # a user table that cannot be read fails now, naming the file
-        self._results = ResultCache()
+        self._results = ResultCache(cached_results)
         self._current()  # fail now, with a clear message, if there is no usable index
 
     def _aliases(self) -> AliasTable:
@@ -326,15 +330,16 @@ class SearchEngine:
     def _result_key(self, query: str, *arguments: object) -> tuple[object, ...] | None:
         """What a search's result depends on besides the index generation; None when it cannot be cached.
 
-        The user alias table's version is part of it: an edited table
-        changes what the same query searches.
+        The user alias table's version is part of it (an edited table
+        changes what the same query searches), and so is the ranking model
+        in use.
         """
         *simple, filters = arguments
         if not isinstance(query, str) or not isinstance(filters, dict):
             return None
         self._aliases()  # (reads the user's table again if it changed)
         given = tuple(sorted((name, str(value)) for name, value in filters.items() if value not in (None, "")))
-        return (query, *simple, given, self._alias_table[0])
+        return (query, *simple, given, self._alias_table[0], id(self.ranking))
 
     def _parse(self, snapshot: _Snapshot, query: str) -> tuple[ParsedQuery, list[tuple[str, str, str]]]:
         """The query parsed, with its terms' other forms added."""

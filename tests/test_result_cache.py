@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from searchengine.engine import SearchEngine
-from searchengine.result_cache import ResultCache
 from searchengine.results import SearchResult
 from tooling import SAMPLES, build, write_posts
 
@@ -58,13 +57,14 @@ def test_an_edited_alias_table_is_searched_at_once(sample_index: Path, tmp_path:
 
 
 def test_the_cache_keeps_at_most_its_size(sample_index: Path) -> None:
-    engine = SearchEngine(sample_index)
-    engine._results = cache = ResultCache(size=5)
+    engine = SearchEngine(sample_index, cached_results=5)
     words = ["经济", "中国", "合作", "发展", "会议", "国际", "塔利班", "莫斯科"]
     expected = {word: engine.search(word) for word in words}
-    assert len(cache) == 5
+    assert len(engine._results) == 5
     for word in words:  # the evicted ones are searched again, the same
         assert _same(engine.search(word), expected[word])
+    uncached = SearchEngine(sample_index, cached_results=0)
+    assert _same(uncached.search("经济"), expected["经济"]) and len(uncached._results) == 0
 
 
 def test_threads_share_the_cache(sample_index: Path) -> None:
