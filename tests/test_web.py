@@ -384,6 +384,24 @@ def test_a_hint_without_a_wording_is_shown_in_english() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},
+        {"q": "中国 OR 俄罗斯 -美国", "category": "国际", "page": 2},
+        {"q": "\"><script>alert(1)</script> a+b&c=d/e?f:g;h@i!j$k'l(m)n*o,p%q#r~_.-", "correct": 0},
+        {"q": "\u3000全角 ＡＰＥＣ\t\n", "date": "2020..2021-06", "tag": "一带一路", "collapse": 0},
+    ],
+)
+def test_search_links_are_what_the_router_builds(app: Flask, args: dict[str, Any]) -> None:
+    from flask import url_for
+
+    from searchengine.web.templating import search_url
+
+    with app.test_request_context("/"):
+        assert search_url(args) == url_for("pages.search", **args)
+
+
 def test_page_numbers() -> None:
     assert page_numbers(1, 0) == []
     assert page_numbers(1, 1) == [1]
