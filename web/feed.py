@@ -35,6 +35,7 @@ from searchengine.facets import FACETS
 from searchengine.results import Hit
 from searchengine.web import get_engine
 from searchengine.web.params import SearchParams
+from searchengine.web.templating import parsed_date
 
 __all__ = ["bp", "FEED_SIZE", "xml_text", "feed_args", "feed_title"]
 
@@ -158,10 +159,7 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> None:
 
 def _moment(value: str | None) -> datetime | None:
     """A hit's date (ISO 8601, with its offset) as a datetime; None when it has none."""
-    try:
-        moment = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    moment = parsed_date(value)
     return moment if moment is not None and moment.tzinfo is not None else None
 
 

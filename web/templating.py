@@ -56,7 +56,7 @@ def local_date(value: str | None, with_time: bool = False) -> str:
     ``00:00`` and not moved to the site's zone, where that midnight may fall on
     the day before.
     """
-    moment = _parsed(value)
+    moment = parsed_date(value)
     if moment is None:
         return value or ""
     if _date_only(moment):
@@ -67,13 +67,14 @@ def local_date(value: str | None, with_time: bool = False) -> str:
 
 def iso_date(value: str | None) -> str:
     """The ``datetime`` attribute of a ``<time>`` element: the library's date, only the day when it has no time."""
-    moment = _parsed(value)
+    moment = parsed_date(value)
     if moment is not None and _date_only(moment):
         return moment.date().isoformat()
     return value or ""
 
 
-def _parsed(value: str | None) -> datetime | None:
+def parsed_date(value: str | None) -> datetime | None:
+    """A date as the library gives it (ISO 8601) as a datetime; None when there is none or it is not one."""
     try:
         return datetime.fromisoformat(value) if value else None
     except (TypeError, ValueError):
