@@ -468,8 +468,10 @@ class SearchEngine:
         stored = view.stored(docnum)
         words = _key_words(view, snapshot.analyzer, f"{stored[TITLE]}\n{stored.get(BODY) or ''}")
         match = match_any_word(view, words, LIKE_THIS)
-        match.which[view.story == view.story[docnum]] = False  # the post, and its reprints
-        ranked = page_of(view, match.which, match.word_scores, match.exact.astype(np.int32), limit, LIKE_THIS.tie)
+        other = view.story[match.docs] != view.story[docnum]  # not the post, nor its reprints
+        ranked = page_of(
+            view, match.docs[other], match.word_scores[other], match.exact[other].astype(np.int32), limit, LIKE_THIS.tie
+        )
         needles = parse_query(" ".join(words), snapshot.analyzer, self.timezone).needles()
         return [self._hit(view, int(d), float(s), needles) for d, s in zip(ranked.docs, ranked.scores, strict=True)]
 

@@ -11,7 +11,8 @@ Two kinds: a :class:`KeywordFacet` reads a keyword field of the index (a
 post has any number of values, compared in normalized form, so 國際 finds
 国际, and 國際 and 国际 are one value, counted once); the :class:`YearFacet` reads the year of each post's date in the
 engine's time zone. Filtering and counting use the same per-document arrays,
-so a count shown next to a value is exactly what choosing it gives.
+so a count shown next to a value is exactly what choosing it gives. Both
+work on a search's matched documents only, never on the whole archive.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class Facet(ABC):
         """The filter value for ``raw`` as given by a user, or None when it is not one."""
 
     @abstractmethod
-    def mask(self, view: IndexView, value: str) -> np.ndarray:
-        """Which documents have ``value`` (a result of :meth:`value_of`)."""
+    def holds(self, view: IndexView, value: str, docs: np.ndarray) -> np.ndarray:
+        """For each of the sorted ``docs``: whether it has ``value`` (a result of :meth:`value_of`)."""
 
     @abstractmethod
     def counts(self, view: IndexView, matched: np.ndarray) -> list[FacetCount]:
@@ -65,14 +66,12 @@ class KeywordFacet(Facet):
         value = keyword_key(str(raw)) if raw is not None else ""
         return value or None
 
-    def mask(self, view: IndexView, value: str) -> np.ndarray:
-        return view.keywords[self.field].mask(value)
+    def holds(self, view: IndexView, value: str, docs: np.ndarray) -> np.ndarray:
+        return view.keywords[self.field].holds(value, docs)
 
     def counts(self, view: IndexView, matched: np.ndarray) -> list[FacetCount]:
         vocabulary = view.keywords[self.field]
-        selected = np.zeros(view.size, dtype=bool)
-        selected[matched] = True
-        counts = vocabulary.counts(selected)
+        counts = vocabulary.counts(matched)
         top = np.argsort(-counts, kind="stable")[:FACET_SIZE]
         return [FacetCount(vocabulary.names[i], int(counts[i])) for i in top if counts[i]]
 
@@ -87,8 +86,8 @@ class YearFacet(Facet):
             return None
         return str(int(text))
 
-    def mask(self, view: IndexView, value: str) -> np.ndarray:
-        return view.year == int(value)
+    def holds(self, view: IndexView, value: str, docs: np.ndarray) -> np.ndarray:
+        return np.asarray(view.year[docs] == int(value))
 
     def counts(self, view: IndexView, matched: np.ndarray) -> list[FacetCount]:
         years, counts = np.unique(view.year[matched], return_counts=True)

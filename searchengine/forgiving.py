@@ -32,7 +32,7 @@ import numpy as np
 
 from searchengine.aliases import AliasTable
 from searchengine.analysis import Analyzer, is_cjk
-from searchengine.matching import exact_mask
+from searchengine.matching import exact_docs
 from searchengine.query import Clause, Group, ParsedQuery, Term, make_clause, query_terms, rewrite
 from searchengine.results import Expansion
 from searchengine.sounds import (
@@ -164,7 +164,7 @@ class _Corrector:
     def occurrences(self, text: str) -> int:
         """How many posts hold ``text`` exactly."""
         clause = make_clause(text, True, self.analyzer)
-        return 0 if clause is None else int(np.count_nonzero(exact_mask(self.view, clause) & self.view.live))
+        return 0 if clause is None else int(np.count_nonzero(self.view.live[exact_docs(self.view, clause)]))
 
     def decide(self, term: Term, typed: int, candidates: list[tuple[str, float]]) -> _Fix | None:
         """The best of ``candidates`` (text, fit; best first) that occurs, if it should replace or be offered.

@@ -8,10 +8,12 @@ title weighted above the body): one for the exact string as one term, one
 for its words; the ranking model (:mod:`searchengine.ranking_model`) weighs
 the two layers against each other.
 
-Sets of posts are dense arrays over all document numbers (a boolean "which",
-a float "score"): an archive of 75,000 posts makes each array a few hundred
-kilobytes, and unions, intersections and sums are single vectorised
-operations with no sorting. Positions are "keys", ``docnum << 32 |
+Sets of posts are sorted arrays of document numbers, with each value a
+match carries (a score, a flag) in an array beside them: a query costs in
+proportion to the posts it matches, not to the archive (an array the size
+of the archive costs milliseconds at a million posts, and a search made
+dozens of them). Unions and intersections of sorted arrays are merges and
+binary searches, vectorised. Positions are "keys", ``docnum << 32 |
 position`` in sorted arrays, so a phrase of n terms is n binary searches.
 """
 
@@ -23,22 +25,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchengine import docsets
+from searchengine.docsets import EMPTY, align, contains_sorted, flags, intersect, union
 from searchengine.normalize import normalize
 from searchengine.query import Clause, Element
 from searchengine.ranking_model import Ranking
-from searchengine.store import IndexView
+from searchengine.store import IndexView, Postings
 from searchengine.store.fields import BODY, BODY_CHARS, BODY_WORDS, TITLE, TITLE_CHARS, TITLE_WORDS
 
-__all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_mask", "contains_sorted"]
+__all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_docs"]
 
 _SPACES = re.compile(r"\s+")
 _TITLES = (TITLE_CHARS, TITLE_WORDS)
 _STORED = {TITLE_CHARS: TITLE, BODY_CHARS: BODY}
+#: A union of posting lists holding more postings than the archive has
+#: documents over this is counted in an array over the archive (one pass)
+#: instead of merged by sorting (a single character's hundreds of bigrams).
+_DENSE_UNION = 8
 
 
 @dataclass
 class ClauseMatch:
-    """What a clause matches, as dense per-document arrays.
+    """What a clause matches: sorted document numbers, and per document its evidence.
 
     The two scores are the two layers' evidence, weighed against each other
     by the ranking model. ``title_starts`` and ``starts`` hold the keys
@@ -47,7 +55,7 @@ class ClauseMatch:
     title begins with the term, from them.
     """
 
-    which: np.ndarray  # bool: the document matches
+    docs: np.ndarray  # the live documents matched, sorted; the arrays below have one value each
     exact_scores: np.ndarray  # float: BM25F of the exact string (0 where absent)
     word_scores: np.ndarray  # float: BM25F of the words, summed (0 where they are not all there)
     exact: np.ndarray  # bool: it contains the exact string
@@ -55,6 +63,15 @@ class ClauseMatch:
     in_body: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool: ... in the body
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     title_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def at(self, docs: np.ndarray) -> np.ndarray:
+        """Where each of ``docs`` (all matched by this clause) stands in :attr:`docs`."""
+        return np.searchsorted(self.docs, docs)
+
+    def of(self, doc: int) -> int | None:
+        """Where document ``doc`` stands in :attr:`docs`, None when it is not matched."""
+        where = int(np.searchsorted(self.docs, doc))
+        return where if where < len(self.docs) and self.docs[where] == doc else None
 
 
 @dataclass
@@ -64,15 +81,6 @@ class _Phrase:
     docs: np.ndarray  # sorted document numbers
     counts: np.ndarray  # occurrences in each
     starts: np.ndarray  # sorted keys of the occurrences (empty if not asked for)
-
-
-def contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
-    """For each needle, whether the sorted ``haystack`` holds it (binary search)."""
-    if not len(haystack):
-        return np.zeros(len(needles), bool)
-    where = np.searchsorted(haystack, needles)
-    where[where == len(haystack)] = 0
-    return haystack[where] == needles
 
 
 def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts: bool) -> ClauseMatch:
@@ -91,46 +99,42 @@ def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts:
     phrases = {chars: _phrase(view, chars, clause.elements, want[chars]) for chars, _ in fields}
     if clause.verify:
         phrases = {name: _verified(view, clause, name, phrase) for name, phrase in phrases.items()}
-    exact = np.zeros(view.size, bool)
-    for phrase in phrases.values():
-        exact[phrase.docs] = True
-    exact &= view.live
-    in_title, in_body = np.zeros(view.size, bool), np.zeros(view.size, bool)
-    in_title[phrases[TITLE_CHARS].docs] = True
-    if BODY_CHARS in phrases:
-        in_body[phrases[BODY_CHARS].docs] = True
-    in_title &= view.live
-    in_body &= view.live
+    title_docs = _live(view, phrases[TITLE_CHARS].docs)
+    body_docs = _live(view, phrases[BODY_CHARS].docs) if BODY_CHARS in phrases else EMPTY
+    exact = union(title_docs, body_docs)
     exact_scores = _bm25f(view, exact, {f: (p.docs, p.counts) for f, p in phrases.items()}, ranking)
-    which = exact.copy()
-    word_scores = np.zeros(view.size)
+    docs, word_scores = exact, np.zeros(len(exact))
     if clause.words:
-        word_which, word_scores = _words(view, clause.words, [w for _, w in fields], ranking)
-        which |= word_which
-    word_scores[~which] = 0.0
+        word_docs, summed = _words(view, clause.words, [w for _, w in fields], ranking)
+        docs = union(exact, word_docs)
+        word_scores = sum((align(d, scores, docs) for d, scores in summed), np.zeros(len(docs)))
     body = phrases.get(BODY_CHARS)
     return ClauseMatch(
-        which,
-        exact_scores,
+        docs,
+        align(exact, exact_scores, docs),
         word_scores,
-        exact,
-        in_title,
-        in_body,
+        flags(exact, docs),
+        flags(title_docs, docs),
+        flags(body_docs, docs),
         body.starts if body is not None else np.zeros(0, np.int64),
         phrases[TITLE_CHARS].starts,
     )
 
 
-def exact_mask(view: IndexView, clause: Clause) -> np.ndarray:
-    """Documents containing the clause's exact string (for exclusions)."""
+def exact_docs(view: IndexView, clause: Clause) -> np.ndarray:
+    """The documents containing the clause's exact string, sorted (deleted ones included; for exclusions)."""
     fields = [TITLE_CHARS] if clause.title_only else [TITLE_CHARS, BODY_CHARS]
-    found = np.zeros(view.size, bool)
+    found = []
     for name in fields:
         phrase = _phrase(view, name, clause.elements, False)
         if clause.verify:
             phrase = _verified(view, clause, name, phrase)
-        found[phrase.docs] = True
-    return found
+        found.append(phrase.docs)
+    return union(*found)
+
+
+def _live(view: IndexView, docs: np.ndarray) -> np.ndarray:
+    return docs[view.live[docs]]
 
 
 # --- exact strings: phrases of the character layer ---------------------------
@@ -143,20 +147,37 @@ def _element(
     terms = view.expand_prefix(fieldname, element.terms[0]) if element.prefix else list(element.terms)
     found = [p for p in (view.postings(fieldname, t, with_positions) for t in terms) if len(p.ids)]
     if not found:
-        empty = np.zeros(0, np.int64)
-        return empty, np.zeros(0, np.float32), empty
-    keys = np.zeros(0, np.int64)
+        return EMPTY, np.zeros(0, np.float32), EMPTY
+    keys = EMPTY
     if with_positions:
         keys = np.concatenate(
             [(np.repeat(p.ids, p.counts.astype(np.int64)) << 32) | p.positions.astype(np.int64) for p in found]
         )
     if len(found) == 1:
         return found[0].ids, found[0].weights, keys
-    frequency = np.zeros(view.size, np.float32)
-    for postings in found:
-        frequency[postings.ids] += postings.weights
-    ids = np.flatnonzero(frequency)
-    return ids, frequency[ids], np.sort(keys) if with_positions else keys
+    ids, frequencies = _summed(view, found)
+    return ids, frequencies, np.sort(keys) if with_positions else keys
+
+
+def _summed(view: IndexView, found: list[Postings]) -> tuple[np.ndarray, np.ndarray]:
+    """The documents of several posting lists, and each one's frequencies summed.
+
+    Many long lists (a single character's bigrams) are counted in one array
+    over the archive, which costs one pass; fewer postings are merged by
+    sorting, which costs in proportion to them.
+    """
+    total = sum(len(p.ids) for p in found)
+    if total > _DENSE_UNION * view.size:
+        frequency = np.zeros(view.size, np.float32)
+        for postings in found:
+            frequency[postings.ids] += postings.weights
+        ids = np.flatnonzero(frequency)
+        return ids, frequency[ids]
+    all_ids = np.concatenate([p.ids for p in found])
+    ids, owner = np.unique(all_ids, return_inverse=True)
+    # Frequencies are whole numbers: float64 sums are exact, as float32 ones are.
+    frequencies = np.bincount(owner, weights=np.concatenate([p.weights for p in found]), minlength=len(ids))
+    return ids, frequencies.astype(np.float32)
 
 
 def _frequency(view: IndexView, fieldname: str, element: Element) -> int:
@@ -177,19 +198,17 @@ def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want
     # in) then costs a few posting lists, not hundreds of common ones.
     distinct = {(e.terms, e.prefix): e for e in elements}  # the same terms at other places read once
     fetched_by: dict[tuple[tuple[str, ...], bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    common = np.ones(view.size, bool)
+    common: np.ndarray | None = None
     for key, element in sorted(distinct.items(), key=lambda item: _frequency(view, fieldname, item[1])):
         fetched_by[key] = _element(view, fieldname, element, True)
-        holds = np.zeros(view.size, bool)
-        holds[fetched_by[key][0]] = True
-        common &= holds
-        if not common.any():
+        common = fetched_by[key][0] if common is None else intersect(common, fetched_by[key][0])
+        if not len(common):
             break
     starts = np.zeros(0, np.int64)
-    if common.any():
+    if common is not None and len(common):
         fetched = [fetched_by[(element.terms, element.prefix)] for element in elements]
         for index, (element, (_, _, keys)) in enumerate(zip(elements, fetched, strict=True)):
-            keys = keys[common[keys >> 32]]
+            keys = keys[contains_sorted(common, keys >> 32)]
             starts = keys if index == 0 else starts[contains_sorted(keys, starts + element.at)]
             if not len(starts):
                 break
@@ -218,17 +237,22 @@ def _verified(view: IndexView, clause: Clause, fieldname: str, phrase: _Phrase) 
 
 def _words(
     view: IndexView, words: tuple[str, ...], fields: list[str], ranking: Ranking
-) -> tuple[np.ndarray, np.ndarray]:
-    """Documents holding every word, and the sum of the words' BM25F scores."""
-    which = view.live.copy()
-    total = np.zeros(view.size)
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Documents holding every word, and each word's documents and BM25F.
+
+    A document holding the exact string but not every word still gets the
+    scores of the words it holds, up to the word that left no document
+    holding them all (reading stops there, that word left out).
+    """
+    which: np.ndarray | None = None
+    summed = []
     for word in words:
-        holds, scores = _word(view, word, fields, ranking)
-        which &= holds
-        if not which.any():
+        docs, scores = _word(view, word, fields, ranking)
+        which = docs if which is None else intersect(which, docs)
+        if not len(which):
             break
-        total += scores
-    return which, total
+        summed.append((docs, scores))
+    return (which if which is not None else EMPTY), summed
 
 
 def match_any_word(view: IndexView, words: list[str], ranking: Ranking) -> ClauseMatch:
@@ -237,53 +261,47 @@ def match_any_word(view: IndexView, words: list[str], ranking: Ranking) -> Claus
     For "more like this": a post's distinctive words, without the exact
     string machinery a user's query needs.
     """
-    which = np.zeros(view.size, bool)
-    total = np.zeros(view.size)
-    for word in words:
-        holds, scores = _word(view, word, [TITLE_WORDS, BODY_WORDS], ranking)
-        which |= holds
-        total += scores
-    which &= view.live
-    return ClauseMatch(which, np.zeros(view.size), total, np.zeros(view.size, bool))
+    found = [_word(view, word, [TITLE_WORDS, BODY_WORDS], ranking) for word in words]
+    docs = union(*(d for d, _ in found))
+    total = sum((align(d, scores, docs) for d, scores in found), np.zeros(len(docs)))
+    return ClauseMatch(docs, np.zeros(len(docs)), total, np.zeros(len(docs), bool))
 
 
 def _word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
-    """Which documents hold ``word`` in the word layer of ``fields``, and its BM25F."""
+    """The live documents holding ``word`` in the word layer of ``fields``, and its BM25F in each."""
     per_field = {}
-    holds = np.zeros(view.size, bool)
     for fieldname in fields:
         postings = view.postings(fieldname, word)
         per_field[fieldname] = (postings.ids, postings.weights)
-        holds[postings.ids] = True
-    return holds, _bm25f(view, holds & view.live, per_field, ranking)
+    holds = _live(view, union(*(ids for ids, _ in per_field.values())))
+    return holds, _bm25f(view, holds, per_field, ranking)
 
 
 # --- scoring -------------------------------------------------------------------
 
 
 def _bm25f(
-    view: IndexView, which: np.ndarray, per_field: dict[str, tuple[np.ndarray, np.ndarray]], ranking: Ranking
+    view: IndexView, docs: np.ndarray, per_field: dict[str, tuple[np.ndarray, np.ndarray]], ranking: Ranking
 ) -> np.ndarray:
-    """BM25F of one term (or one exact string): a dense array of scores.
+    """BM25F of one term (or one exact string) in each of ``docs``.
 
     Frequencies are length-normalised per field, weighted (title above
     body), summed, then saturated once — the BM25F of Robertson et al.
-    ``which`` are the documents that have the term; its size is the df.
+    ``docs`` (sorted) are the documents that have the term; their number is
+    the df. Postings of other documents (deleted ones) are left out.
     """
-    df = int(which.sum())
-    scores = np.zeros(view.size)
+    df = len(docs)
     if not df:
-        return scores
-    tfn = np.zeros(view.size)
+        return np.zeros(0)
+    tfn = np.zeros(df)
     for fieldname, (ids, frequencies) in per_field.items():
         if not len(ids):
             continue
+        where, ok = docsets.positions_in(docs, ids)
+        ids, frequencies = ids[ok], frequencies[ok]
         title = fieldname in _TITLES
         b = ranking.title_b if title else ranking.body_b
         norm = 1.0 - b + b * view.lengths[fieldname][ids] / view.avg_length[fieldname]
-        tfn[ids] += (ranking.title_weight if title else 1.0) * frequencies / norm
+        tfn[where[ok]] += (ranking.title_weight if title else 1.0) * frequencies / norm
     idf = math.log(1.0 + (view.doc_count - df + 0.5) / (df + 0.5))
-    scored = np.flatnonzero(which)
-    found = tfn[scored]
-    scores[scored] = idf * found * (ranking.k1 + 1.0) / (found + ranking.k1)
-    return scores
+    return idf * tfn * (ranking.k1 + 1.0) / (tfn + ranking.k1)

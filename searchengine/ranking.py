@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from searchengine.analysis import SENTENCE_GAP
+from searchengine.docsets import EMPTY, align, contains_sorted, intersect, positions_in, union
 from searchengine.facets import Facet, facet
-from searchengine.matching import ClauseMatch, exact_mask, match_clause
+from searchengine.matching import ClauseMatch, exact_docs, match_clause
 from searchengine.query import Clause, Filters, Group, ParsedQuery
 from searchengine.ranking_model import FEATURES, Ranking
 from searchengine.results import ClauseExplanation, Explanation
@@ -80,7 +81,7 @@ class _GroupMatch:
     """A group's clauses merged (OR), with each clause's own match kept for explaining."""
 
     merged: ClauseMatch
-    letters: np.ndarray  # per document: letters of the group's exact string in the title
+    letters: np.ndarray  # per matched document: letters of the group's exact string in the title
     clauses: list[tuple[Clause, ClauseMatch]]
 
 
@@ -116,7 +117,7 @@ def rank(
     if collapse:
         stories = view.story[scored.docs]
         picked = _story_leaders(ordering, stories, offset + limit)[offset : offset + limit]
-        page = RankedPage(_count_stories(stories, view.size), scored.docs[picked], scores[picked], scored.docs, found)
+        page = RankedPage(len(np.unique(stories)), scored.docs[picked], scores[picked], scored.docs, found)
         page.collapsed = len(scored.docs) - page.total
         page.similar = [scored.docs[others] for others in _story_others(ordering, stories, picked)]
     else:
@@ -144,12 +145,6 @@ def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int) -> np.
         asked *= 2
 
 
-def _count_stories(stories: np.ndarray, size: int) -> int:
-    seen = np.zeros(size, dtype=bool)
-    seen[stories] = True
-    return int(np.count_nonzero(seen))
-
-
 def _story_others(ordering: _Ordering, stories: np.ndarray, leaders: np.ndarray) -> list[np.ndarray]:
     """For each of ``leaders`` (indexes of matches), the other matches of its story, best first."""
     wanted = np.zeros(int(stories.max(initial=0)) + 1, dtype=bool)
@@ -160,12 +155,11 @@ def _story_others(ordering: _Ordering, stories: np.ndarray, leaders: np.ndarray)
 
 
 def page_of(
-    view: IndexView, which: np.ndarray, scores: np.ndarray, tiers: np.ndarray, limit: int, tie: float
+    view: IndexView, docs: np.ndarray, scores: np.ndarray, tiers: np.ndarray, limit: int, tie: float
 ) -> RankedPage:
-    """The first page of the documents in ``which`` by relevance, scored by ``scores`` (for "more like this")."""
-    docs = np.flatnonzero(which)
-    picked = order(view.date[docs], scores[docs], tiers[docs], "relevance", limit, tie)[:limit]
-    return RankedPage(len(docs), docs[picked], scores[docs[picked]], docs)
+    """The first page of the sorted ``docs`` by relevance, each scored by ``scores`` (for "more like this")."""
+    picked = order(view.date[docs], scores, tiers, "relevance", limit, tie)[:limit]
+    return RankedPage(len(docs), docs[picked], scores[picked], docs)
 
 
 def score(view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[str, int]) -> Scored:
@@ -173,35 +167,38 @@ def score(view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[st
     proximity = len(parsed.groups) > 1
     groups = [_match_group(view, group, ranking, found, proximity) for group in parsed.groups]
     if groups:
-        which = groups[0].merged.which.copy()
+        docs = groups[0].merged.docs
         for group in groups[1:]:
-            which &= group.merged.which
+            docs = intersect(docs, group.merged.docs)
     else:
-        which = view.live.copy() if not parsed.filters.is_empty() else np.zeros(view.size, bool)
+        docs = np.flatnonzero(view.live) if not parsed.filters.is_empty() else EMPTY
     for clause in parsed.excluded:
-        which &= ~exact_mask(view, clause)
+        docs = docs[~contains_sorted(exact_docs(view, clause), docs)]
     if not parsed.filters.is_empty():
-        which &= _filter_mask(view, parsed.filters)
-    docs = np.flatnonzero(which)
+        docs = docs[_filtered(view, parsed.filters, docs)]
     features = np.zeros((len(docs), len(FEATURES)))
     tiers = np.zeros(len(docs), np.int32)
     if groups and len(docs):
-        tiers = sum((g.merged.exact[docs].astype(np.int32) for g in groups), tiers)
-        _fill(view, docs, groups, features)
+        at = [g.merged.at(docs) for g in groups]
+        tiers = sum((g.merged.exact[i].astype(np.int32) for g, i in zip(groups, at, strict=True)), tiers)
+        _fill(view, docs, groups, at, features)
     return Scored(docs, tiers, features, view.date[docs], groups)
 
 
-def _fill(view: IndexView, docs: np.ndarray, groups: list[_GroupMatch], features: np.ndarray) -> None:
-    """Compute each feature of :data:`FEATURES` for the matches ``docs``."""
+def _fill(
+    view: IndexView, docs: np.ndarray, groups: list[_GroupMatch], at: list[np.ndarray], features: np.ndarray
+) -> None:
+    """Compute each feature of :data:`FEATURES` for the matches ``docs`` (``at[g]``: where they stand in group g's)."""
     column = features.T  # a view: column[_COLUMN[name]] is one feature for every match
-    column[_COLUMN["exact"]] = sum(g.merged.exact_scores[docs] for g in groups)
-    column[_COLUMN["words"]] = sum(g.merged.word_scores[docs] for g in groups)
+    pairs = list(zip(groups, at, strict=True))
+    column[_COLUMN["exact"]] = sum(g.merged.exact_scores[i] for g, i in pairs)
+    column[_COLUMN["words"]] = sum(g.merged.word_scores[i] for g, i in pairs)
     if len(groups) > 1:
         column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.starts for g in groups])
         column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.title_starts for g in groups])
-    in_title = sum(g.merged.in_title[docs].astype(np.float64) for g in groups)
+    in_title = sum(g.merged.in_title[i].astype(np.float64) for g, i in pairs)
     column[_COLUMN["title"]] = in_title / len(groups)
-    covered = sum(g.letters[docs] for g in groups)
+    covered = sum(g.letters[i] for g, i in pairs)
     letters = np.maximum(view.title_letters[docs], 1.0)
     column[_COLUMN["title_cover"]] = np.minimum(covered / letters, 1.0)
     column[_COLUMN["title_whole"]] = (in_title == len(groups)) & (covered >= letters)
@@ -217,26 +214,33 @@ def _match_group(
     pairs = list(zip(group.clauses, matches, strict=True))
     for clause, match in pairs:
         found[clause.text] = max(found.get(clause.text, 0), int(match.exact.sum()))
-    letters = np.zeros(view.size)
-    for clause, match in pairs:
-        letters[match.in_title] = np.maximum(letters[match.in_title], letter_count(clause.text))
     if len(matches) == 1:
-        return _GroupMatch(matches[0], letters, pairs)
-    size = view.size
+        return _GroupMatch(matches[0], _title_letters(pairs[0], matches[0].docs), pairs)
+    docs = union(*(m.docs for m in matches))
+    size = len(docs)
     flags = (np.zeros(size, bool) for _ in range(3))
-    merged = ClauseMatch(np.zeros(size, bool), np.zeros(size), np.zeros(size), *flags)
+    merged = ClauseMatch(docs, np.zeros(size), np.zeros(size), *flags)
     counted = _counted(group, found)
+    letters = np.zeros(size)
     for clause, match in pairs:
-        merged.which |= match.which
-        merged.exact_scores += match.exact_scores
-        merged.word_scores += match.word_scores
-        merged.in_title |= match.in_title
-        merged.in_body |= match.in_body
+        at = merged.at(match.docs)
+        merged.exact_scores[at] += match.exact_scores
+        merged.word_scores[at] += match.word_scores
+        merged.in_title[at] |= match.in_title
+        merged.in_body[at] |= match.in_body
         if clause.text in counted:
-            merged.exact |= match.exact
+            merged.exact[at] |= match.exact
+        letters = np.maximum(letters, _title_letters((clause, match), docs))
     merged.starts = np.unique(np.concatenate([m.starts for m in matches]))
     merged.title_starts = np.unique(np.concatenate([m.title_starts for m in matches]))
     return _GroupMatch(merged, letters, pairs)
+
+
+def _title_letters(pair: tuple[Clause, ClauseMatch], docs: np.ndarray) -> np.ndarray:
+    """Per document of ``docs``: the letters of the clause's exact string when the title holds it, else 0."""
+    clause, match = pair
+    letters = np.where(match.in_title, float(letter_count(clause.text)), 0.0)
+    return align(match.docs, letters, docs)
 
 
 def _counted(group: Group, found: dict[str, int]) -> set[str]:
@@ -280,7 +284,7 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
             distance[((other >> 32) != (here >> 32)) | (distance >= SENTENCE_GAP)] = np.inf
             nearest[valid] = np.minimum(nearest[valid], distance)
         gaps = np.full(len(docs), np.inf)
-        where, ok = _positions_of(docs, left >> 32)
+        where, ok = positions_in(docs, left >> 32)
         np.minimum.at(gaps, where[ok], nearest[ok])
         found = np.isfinite(gaps)
         bonus[found] += 1.0 / (1.0 + gaps[found] / PROXIMITY_SCALE)
@@ -291,31 +295,25 @@ def _starts_title(docs: np.ndarray, title_starts: np.ndarray) -> np.ndarray:
     """Per document: 1 when the title begins with the term (a headline names its subject first)."""
     starts = np.zeros(len(docs))
     first = title_starts[(title_starts & 0xFFFFFFFF) == 0] >> 32
-    where, ok = _positions_of(docs, first)
+    where, ok = positions_in(docs, first)
     starts[where[ok]] = 1.0
     return starts
 
 
-def _positions_of(docs: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``owners`` stands in the sorted ``docs``, and whether it is there at all."""
-    where = np.searchsorted(docs, owners)
-    ok = where < len(docs)
-    ok[ok] = docs[where[ok]] == owners[ok]
-    return where, ok
-
-
-def _filter_mask(view: IndexView, filters: Filters) -> np.ndarray:
-    keep = view.live.copy()
+def _filtered(view: IndexView, filters: Filters, docs: np.ndarray) -> np.ndarray:
+    """For each of the sorted ``docs``: whether it passes ``filters``."""
+    keep = np.ones(len(docs), bool)
     for name, values in filters.include.items():
         for value in values:
-            keep &= _facet(name).mask(view, value)
+            keep &= _facet(name).holds(view, value, docs)
     for name, values in filters.exclude.items():
         for value in values:
-            keep &= ~_facet(name).mask(view, value)
+            keep &= ~_facet(name).holds(view, value, docs)
+    dates = view.date[docs]
     if filters.after is not None:
-        keep &= view.date >= filters.after
+        keep &= dates >= filters.after
     if filters.before is not None:
-        keep &= (view.date < filters.before) & (view.date != NO_DATE)
+        keep &= (dates < filters.before) & (dates != NO_DATE)
     return keep
 
 
@@ -376,14 +374,16 @@ def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort
     clauses = []
     for group in scored.groups:
         for clause, match in group.clauses:
-            where = [name for name, hit in (("title", match.in_title[doc]), ("body", match.in_body[doc])) if hit]
+            i = match.of(doc)
+            found = i is not None
+            where = [name for name, flags in (("title", match.in_title), ("body", match.in_body)) if found and flags[i]]
             clauses.append(
                 ClauseExplanation(
                     text=clause.text,
                     variant_of=clause.variant_of or None,
-                    exact=bool(match.exact[doc]),
+                    exact=found and bool(match.exact[i]),
                     fields=where,
-                    words=bool(match.word_scores[doc] > 0),
+                    words=found and bool(match.word_scores[i] > 0),
                 )
             )
     row = scored.features[at]

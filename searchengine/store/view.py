@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from searchengine.analysis import AnalysisSettings
+from searchengine.docsets import contains_sorted
 from searchengine.normalize import keyword_key
 from searchengine.reprints import NO_SIGNATURE, SIGNATURE_BYTES, stories
 from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, SKETCH, STATE
@@ -54,15 +55,20 @@ class Vocabulary:
     Values that differ only in spelling — 繁/简 (社会, 社會), full width or
     case — are one value, as a filter already treats them: a post tagged
     with both counts once, and the value is shown as its most common
-    spelling. Stored as pairs (``doc[i]`` has value ``value[i]``), which
-    makes facet counts one ``bincount`` and filters one comparison.
+    spelling. Stored both ways round, as compressed rows: document ``d``'s
+    values are ``value[starts[d]:starts[d + 1]]``, and value ``v``'s
+    documents ``docs_of[value_starts[v]:value_starts[v + 1]]`` (sorted). A
+    facet count over a search's matches is then one ``bincount`` of their
+    values, and a filter one binary search, both in proportion to the
+    matches, not to the archive.
     """
 
     names: list[str]
-    doc: np.ndarray
+    starts: np.ndarray
     value: np.ndarray
+    value_starts: np.ndarray
+    docs_of: np.ndarray
     by_normalized: dict[str, int]
-    size: int
 
     @classmethod
     def build(cls, view: IndexView, fieldname: str) -> Vocabulary:
@@ -78,21 +84,31 @@ class Vocabulary:
             np.unique(np.concatenate([postings[name] for _, name in found])).astype(np.int64) * len(names) + index
             for index, found in enumerate(spellings.values())
         ]
-        keys = np.concatenate(pairs) if pairs else np.zeros(0, np.int64)
         count = max(len(names), 1)
-        return cls(names, keys // count, (keys % count).astype(np.int32), by_normalized, view.size)
+        value_starts = np.zeros(len(names) + 1, np.int64)
+        value_starts[1:] = np.cumsum([len(p) for p in pairs])
+        docs_of = np.concatenate(pairs) // count if pairs else np.zeros(0, np.int64)
+        keys = np.sort(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)
+        starts = np.searchsorted(keys // count, np.arange(view.size + 1))
+        return cls(names, starts, (keys % count).astype(np.int32), value_starts, docs_of, by_normalized)
 
-    def mask(self, normalized_name: str) -> np.ndarray:
-        """Which documents have the value (compared as :func:`~searchengine.normalize.keyword_key` gives it)."""
-        found = np.zeros(self.size, bool)
+    def holds(self, normalized_name: str, docs: np.ndarray) -> np.ndarray:
+        """For each of the sorted ``docs``: whether it has the value.
+
+        ``normalized_name`` is compared as :func:`~searchengine.normalize.keyword_key` gives it.
+        """
         wanted = self.by_normalized.get(normalized_name)
-        if wanted is not None:
-            found[self.doc[self.value == wanted]] = True
-        return found
+        if wanted is None:
+            return np.zeros(len(docs), bool)
+        return contains_sorted(self.docs_of[self.value_starts[wanted] : self.value_starts[wanted + 1]], docs)
 
-    def counts(self, selected: np.ndarray) -> np.ndarray:
-        """How many of the ``selected`` documents (a boolean mask) have each value."""
-        return np.bincount(self.value[selected[self.doc]], minlength=len(self.names))
+    def counts(self, docs: np.ndarray) -> np.ndarray:
+        """How many of ``docs`` (distinct document numbers) have each value."""
+        first, last = self.starts[docs], self.starts[docs + 1]
+        sizes = last - first
+        # The positions of every value of every doc: each doc's run first..last, end to end.
+        runs = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        return np.bincount(self.value[runs], minlength=len(self.names))
 
 
 class IndexView:
