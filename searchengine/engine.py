@@ -240,6 +240,17 @@ class SearchEngine:
         variants.load_tables()
         self._current().sounds()
 
+    def version(self) -> tuple[int, tuple[int, int] | None]:
+        """What every answer depends on besides its arguments: the index generation and the user alias table's version.
+
+        Cheap (a folder listing, and a ``stat`` when there is a user alias
+        table), so that a caller keeping whole answers, such as the web app's
+        page cache, can ask before each one and see a new build at once.
+        """
+        generation = self._current().view.generation
+        self._aliases()  # (reads the user's table again if it changed)
+        return generation, self._alias_table[0]
+
     # --- searching ------------------------------------------------------------
 
     def search(

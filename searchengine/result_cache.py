@@ -12,22 +12,21 @@ Results are copied in and out: a caller that changes the result it got
 (the library's results are plain, mutable dataclasses) changes only its
 own copy. The cache keeps each result pickled, which makes both copies
 C-speed (``copy.deepcopy`` walked a result's thousand objects in Python,
-a few milliseconds a search) and the kept size measurable.
+a few milliseconds a search).
 """
 
 from __future__ import annotations
 
 import pickle
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 
 from searchengine.results import SearchResult
+from searchengine.versioned_cache import VersionedCache
 
 __all__ = ["ResultCache", "CACHED_RESULTS"]
 
-#: Results kept: a page of ten hits with facets and timeline is some 20–40 KB,
-#: so at most about 10 MB per process.
+#: Results kept: a page of ten hits with facets and timeline is some 10–40 KB
+#: pickled, so at most about 10 MB per process.
 CACHED_RESULTS = 256
 
 
@@ -35,37 +34,20 @@ class ResultCache:
     """The ``size`` most recently used results of one index generation; safe to share between threads."""
 
     def __init__(self, size: int = CACHED_RESULTS) -> None:
-        self.size = size
-        self._generation: int | None = None
-        self._results: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept = VersionedCache[Hashable, bytes](size, lambda key, kept: 1)
 
     def get(self, generation: int, key: Hashable) -> SearchResult | None:
         """A copy of the result stored under ``key`` for ``generation``, or None."""
-        with self._lock:
-            if generation != self._generation:
-                self._generation = generation
-                self._results.clear()
-                return None
-            found = self._results.get(key)
-            if found is None:
-                return None
-            self._results.move_to_end(key)
+        found = self._kept.get(generation, key)
+        if found is None:
+            return None
         result: SearchResult = pickle.loads(found)
         return result
 
     def put(self, generation: int, key: Hashable, result: SearchResult) -> None:
         """Keep a copy of ``result`` under ``key``, if ``generation`` is still the one cached."""
-        if self.size <= 0:
-            return
-        kept = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._results[key] = kept
-            self._results.move_to_end(key)
-            while len(self._results) > self.size:
-                self._results.popitem(last=False)
+        if self._kept.capacity > 0:
+            self._kept.put(generation, key, pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
 
     def __len__(self) -> int:
-        return len(self._results)
+        return len(self._kept)

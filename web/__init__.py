@@ -35,7 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     and the year filter), ``ALIASES`` (a user alias table, added to the
     bundled one; empty: none), ``PAGE_SIZE`` (results per page),
     ``IMAGE_HOSTS`` (where pages may load images from, as the
-    ``image_hosts`` setting: ``none``, host names, or ``https``), or
+    ``image_hosts`` setting: ``none``, host names, or ``https``),
+    ``RESPONSE_CACHE_BYTES`` (how many bytes of whole answers each process
+    keeps, see :mod:`searchengine.web.response_cache`; 0: none), or
     ``ENGINE`` (a ready :class:`SearchEngine`, used instead of opening
     ``INDEX_DIR`` with ``TIMEZONE`` and ``ALIASES``).
 
@@ -71,11 +73,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.extensions[_EXTENSION] = engine
 
-    from searchengine.web import api, errors, feed, pages, security, templating
+    from searchengine.web import api, errors, feed, pages, posts, response_cache, security, templating
 
     security.init_app(app)
+    posts.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    response_cache.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feed.bp)

@@ -13,19 +13,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
+from flask import Flask, abort, current_app
 from markupsafe import escape
 from selectolax.lexbor import LexborHTMLParser
 
 from searchengine.pictures import image_address
 from searchengine.results import Hit, Post
+from searchengine.versioned_cache import VersionedCache
 from searchengine.web import get_engine
 from searchengine.web.highlight import mark_html, query_needles
 from searchengine.web.security import image_hosts, sanitize_html
 
-__all__ = ["find_post", "related_posts", "marked", "Pictures", "lead_pictures"]
+__all__ = ["find_post", "related_posts", "marked", "Pictures", "lead_pictures", "init_app"]
 
 RELATED = 5
+#: Posts whose related posts each process keeps: some 10 KB each (five hits with snippets), 10 MB at most.
+RELATED_KEPT = 1024
+_RELATED_CACHE = "searchengine.related_posts"
 
 
 def find_post(path: str) -> Post:
@@ -37,8 +41,20 @@ def find_post(path: str) -> Post:
 
 
 def related_posts(post: Post) -> list[Hit]:
-    """Posts like ``post`` (the library's more-like-this), for the post page."""
-    return get_engine().more_like_this(post.path, RELATED)
+    """Posts like ``post`` (the library's more-like-this), for the post page.
+
+    Kept per post for the index's current version: finding them is most of
+    a post page's cost (tens of ms on a large archive), and the same post is
+    opened from many searches, each its own URL (``?q=``) for the page cache.
+    """
+    engine = get_engine()
+    cache: VersionedCache[str, list[Hit]] = current_app.extensions[_RELATED_CACHE]
+    version = engine.version()
+    found = cache.get(version, post.path)
+    if found is None:
+        found = engine.more_like_this(post.path, RELATED)
+        cache.put(version, post.path, found)
+    return found
 
 
 def marked(post: Post, query: str = "") -> tuple[str, str]:
@@ -68,3 +84,8 @@ def lead_pictures(post: Post) -> Pictures:
         lead=[src for image in post.images if image not in in_body and (src := allowed(image)) is not None],
         hidden=sum(1 for image in post.images if allowed(image) is None),
     )
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its cache of related posts (:data:`RELATED_KEPT` posts' worth)."""
+    app.extensions[_RELATED_CACHE] = VersionedCache[str, list[Hit]](RELATED_KEPT, lambda path, hits: 1)
