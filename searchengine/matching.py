@@ -143,7 +143,24 @@ def _live(view: IndexView, docs: np.ndarray) -> np.ndarray:
 def _element(
     view: IndexView, fieldname: str, element: Element, with_positions: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sorted doc ids, term frequencies, sorted position keys) of one phrase element."""
+    """(sorted doc ids, term frequencies, sorted position keys) of one phrase element.
+
+    A prefix (a single character, or a word being typed) is the union of
+    up to hundreds of bigrams' lists, each looked up in every segment: the
+    union is kept for the next search, whatever its length.
+    """
+    if not element.prefix:
+        return _read_element(view, fieldname, element, with_positions)
+    return view.kept(
+        ("element", fieldname, element.terms, with_positions),
+        lambda: _read_element(view, fieldname, element, with_positions),
+        lambda found: True,
+    )
+
+
+def _read_element(
+    view: IndexView, fieldname: str, element: Element, with_positions: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     terms = view.expand_prefix(fieldname, element.terms[0]) if element.prefix else list(element.terms)
     found = [p for p in (view.postings(fieldname, t, with_positions) for t in terms) if len(p.ids)]
     if not found:

@@ -117,7 +117,7 @@ def rank(
     if collapse:
         stories = view.story[scored.docs]
         picked = _story_leaders(ordering, stories, offset + limit)[offset : offset + limit]
-        page = RankedPage(len(np.unique(stories)), scored.docs[picked], scores[picked], scored.docs, found)
+        page = RankedPage(_count_stories(scored.docs, stories), scored.docs[picked], scores[picked], scored.docs, found)
         page.collapsed = len(scored.docs) - page.total
         page.similar = [scored.docs[others] for others in _story_others(ordering, stories, picked)]
     else:
@@ -143,6 +143,17 @@ def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int) -> np.
         if len(leaders) >= needed or len(ranked) >= len(stories):
             return leaders[:needed]
         asked *= 2
+
+
+def _count_stories(docs: np.ndarray, stories: np.ndarray) -> int:
+    """How many stories the sorted ``docs`` (whose stories are ``stories``) belong to.
+
+    Almost every post is a story of its own (its story is itself): those are
+    counted at once, and only the few others' stories are sorted.
+    """
+    own = stories == docs
+    others = np.unique(stories[~own])
+    return int(np.count_nonzero(own)) + int(np.count_nonzero(~contains_sorted(docs[own], others)))
 
 
 def _story_others(ordering: _Ordering, stories: np.ndarray, leaders: np.ndarray) -> list[np.ndarray]:

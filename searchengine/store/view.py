@@ -10,16 +10,22 @@ facets), and the story each belongs to (reprints grouped, see
 document numbers. A search then works on whole arrays instead of one
 document at a time, which is what keeps it fast on common words that match
 half the archive.
+
+Decoding a posting list costs in proportion to its length, and the longest
+ones (中国, 发展, a single character's hundreds of bigrams) are the ones
+searched again and again. A view keeps those decoded
+(:meth:`IndexView.kept`), at most :data:`KEPT_BYTES`, least recently used
+out first, for as long as the generation is searched.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -38,8 +44,17 @@ from searchengine.store.schema import (
     PostState,
 )
 from searchengine.store.segments import Postings, column_array, read_postings
+from searchengine.versioned_cache import VersionedCache
 
-__all__ = ["IndexView", "Vocabulary"]
+__all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "LONG_POSTINGS"]
+
+#: Bytes of decoded posting lists a view keeps (:meth:`IndexView.kept`): a
+#: common word's list over a million posts is some 10 MB.
+KEPT_BYTES = 128 * 2**20
+#: Posting lists of at least this many documents are kept once decoded;
+#: shorter ones cost less to decode again than the room they would take.
+LONG_POSTINGS = 20_000
+T = TypeVar("T")
 
 _DOCINFO_DTYPE = np.dtype(
     [("date", ">i8")] + [(name, ">u4") for name in LENGTH_FIELDS] + [(name, ">u2") for name in DOCINFO_FIELDS[-2:]]
@@ -127,6 +142,7 @@ class IndexView:
         #: The analysis settings the index was built with: queries must use them.
         self.settings = settings
         self._latest_generation = latest_generation
+        self._kept = VersionedCache[Hashable, Any](KEPT_BYTES, lambda key, value: _nbytes(value))
         self.size = reader.doc_count_all()
         # An index without documents has an EmptyReader, which has no leaves.
         self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
@@ -170,7 +186,14 @@ class IndexView:
         return np.concatenate(parts) if parts else np.zeros((0, SIGNATURE_BYTES), dtype=np.uint8)
 
     def postings(self, fieldname: str, term: str, positions: bool = False) -> Postings:
-        """A term's postings over all segments, with global document numbers."""
+        """A term's postings over all segments, with global document numbers (read-only arrays)."""
+        return self.kept(
+            ("postings", fieldname, term, positions),
+            lambda: self._read_postings(fieldname, term, positions),
+            lambda found: len(found.ids) >= LONG_POSTINGS,
+        )
+
+    def _read_postings(self, fieldname: str, term: str, positions: bool) -> Postings:
         parts = []
         for leaf, offset in self.leaves:
             found = read_postings(leaf, fieldname, term, positions)
@@ -178,6 +201,21 @@ class IndexView:
                 found.ids = found.ids + offset
                 parts.append(found)
         return Postings.concat(parts)
+
+    def kept(self, key: Hashable, compute: Callable[[], T], worth: Callable[[T], bool]) -> T:
+        """``compute()``, kept for the next call with ``key`` when ``worth`` says it is worth keeping.
+
+        What is kept is shared by every search of this view (and its
+        threads): its arrays are made read-only, so that no caller can
+        change another's.
+        """
+        found: T | None = self._kept.get(self.generation, key)
+        if found is None:
+            found = compute()
+            if worth(found):
+                _freeze(found)
+                self._kept.put(self.generation, key, found)
+        return found
 
     def terms(self, fieldname: str) -> Iterator[str]:
         """Every term of ``fieldname``, in order (for vocabularies over the index, such as sounds)."""
@@ -205,6 +243,24 @@ class IndexView:
     def close(self) -> None:
         """Close the segment files (a view replaced by a newer generation)."""
         self.reader.close()
+
+
+def _arrays(value: Any) -> list[np.ndarray]:
+    """The numpy arrays a kept value holds: itself, a tuple's, or a :class:`Postings`'s."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, Postings):
+        return [value.ids, value.weights, value.counts, value.positions]
+    return [array for part in value for array in _arrays(part)]
+
+
+def _nbytes(value: Any) -> int:
+    return sum(array.nbytes for array in _arrays(value))
+
+
+def _freeze(value: Any) -> None:
+    for array in _arrays(value):
+        array.flags.writeable = False
 
 
 def _years(dates: np.ndarray, zone: ZoneInfo) -> np.ndarray:

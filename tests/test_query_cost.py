@@ -1,0 +1,81 @@
+"""What keeps a query's cost to the work it does (issue 11): sets of matches
+as sorted arrays, facets counted over the matches, and the long posting lists
+and prefix unions a view keeps decoded. Every answer must be what it was
+without them: the first search (which reads and keeps) and the next ones
+(which use what was kept) agree, on real posts."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchengine.engine import SearchEngine
+from searchengine.facets import FACETS
+from searchengine.results import SearchResult
+from searchengine.store import IndexFolder
+from searchengine.store.view import KEPT_BYTES
+
+_HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _plain(result: SearchResult) -> dict[str, object]:
+    return {**result.to_dict(), "took_ms": 0}
+
+
+def _queries(posts: Path, count: int) -> list[str]:
+    """Single characters, prefixes, words and pairs taken from real posts (seeded)."""
+    rng = random.Random(11)
+    files = sorted(posts.rglob("*.md"))
+    runs = [run for path in rng.sample(files, 60) for run in _HAN.findall(path.read_text(encoding="utf-8"))]
+    queries = ["中", "国", "的", "习*", "发展*"]
+    while len(queries) < count:
+        run = rng.choice(runs)
+        size = rng.choice([1, 1, 2, 3, 4])
+        start = rng.randrange(max(len(run) - size, 0) + 1)
+        text = run[start : start + size]
+        queries.append(rng.choice([text, text + "*", f"{text} {rng.choice(runs)[:2]}"]))
+    return queries
+
+
+def test_searches_answered_from_kept_lists_are_the_searches_made_afresh(index_2019: Path, corpus_2019: Path) -> None:
+    queries = _queries(corpus_2019, 300)
+    first = SearchEngine(index_2019, cached_results=0)
+    fresh = [_plain(first.search(q, limit=10)) for q in queries]
+    kept = first._current().view._kept
+    assert len(kept) > 0  # the prefix unions (中, 国, 习*...) were kept
+    again = [_plain(first.search(q, limit=10)) for q in queries]
+    assert again == fresh
+    # A new engine (nothing kept yet), in another order, agrees too.
+    other = SearchEngine(index_2019, cached_results=0)
+    for index in reversed(range(len(queries))):
+        assert _plain(other.search(queries[index], limit=10)) == fresh[index], queries[index]
+
+
+def test_kept_arrays_are_shared_read_only_and_bounded(index_2019: Path) -> None:
+    view = IndexFolder(index_2019).open_view("Asia/Shanghai")
+    made = view.kept(("test", 1), lambda: (np.arange(10), np.ones(3)), lambda value: True)
+    assert view.kept(("test", 1), lambda: (np.arange(5), np.ones(1)), lambda value: True) is made
+    with pytest.raises(ValueError):
+        made[0][0] = 7  # a search cannot change what another reads
+    unwanted = view.kept(("test", 2), lambda: np.arange(4), lambda value: False)
+    assert view.kept(("test", 2), lambda: np.arange(9), lambda value: False) is not unwanted
+    assert view._kept.capacity == KEPT_BYTES
+    too_big = view.kept(("test", 3), lambda: np.zeros(KEPT_BYTES // 8 + 1), lambda value: True)
+    assert view._kept.used <= KEPT_BYTES
+    assert view.kept(("test", 3), lambda: np.zeros(1), lambda value: True) is not too_big
+
+
+def test_facets_count_the_matches_as_filtering_by_them_finds(index_2019: Path) -> None:
+    """Counted over the matched documents only, each facet count is what choosing the value gives."""
+    engine = SearchEngine(index_2019, cached_results=0)
+    for query in ("经济", "合作 发展", "中"):
+        result = engine.search(query, collapse=False)
+        assert result.total > 0
+        for facet in FACETS:
+            for count in result.facets[facet.name][:5]:
+                narrowed = engine.search(query, collapse=False, **{facet.name: count.value})
+                assert narrowed.total == count.count, (query, facet.name, count.value)
