@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from searchengine import docsets
 from searchengine.engine import SearchEngine
 from searchengine.facets import FACETS
 from searchengine.results import SearchResult
@@ -79,3 +80,21 @@ def test_facets_count_the_matches_as_filtering_by_them_finds(index_2019: Path) -
             for count in result.facets[facet.name][:5]:
                 narrowed = engine.search(query, collapse=False, **{facet.name: count.value})
                 assert narrowed.total == count.count, (query, facet.name, count.value)
+
+
+@pytest.mark.parametrize("share", [0.0005, 0.01, 0.2, 0.9])
+def test_set_operations_agree_with_python_sets_sparse_or_dense(share: float) -> None:
+    """Sparse sets are merged and searched, dense ones marked in an array: the answers are the same."""
+    rng = np.random.default_rng(int(share * 10_000))
+    size = 50_000
+    first, second = (np.sort(rng.choice(size, int(size * share) + 1, replace=False)) for _ in range(2))
+    values = rng.random(len(first))
+    assert docsets.union(first, second).tolist() == sorted(set(first.tolist()) | set(second.tolist()))
+    assert docsets.intersect(first, second).tolist() == sorted(set(first.tolist()) & set(second.tolist()))
+    held = set(first.tolist())
+    assert docsets.contains_sorted(first, second).tolist() == [d in held for d in second.tolist()]
+    by_doc = dict(zip(first.tolist(), values.tolist(), strict=True))
+    assert docsets.align(first, values, second).tolist() == [by_doc.get(d, 0.0) for d in second.tolist()]
+    where, ok = docsets.positions_in(first, second)
+    assert ok.tolist() == [d in held for d in second.tolist()]
+    assert (first[where[ok]] == second[ok]).all()
