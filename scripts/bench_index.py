@@ -6,7 +6,7 @@
 Without POSTS_DIR, writes all posts of the shared corpus with its
 make_posts.py (../shared/corpus, or $SEARCHENGINE_SHARED) into a temporary
 folder. Both builds run in the same invocation, one after the other, each in
-its own process (the process tree's memory is sampled for the peak):
+its own process (the process tree's memory, RSS and PSS, is sampled for the peak):
 
 * searchengine: ``build_index`` with default options (a worker per core);
 * baseline: whoosh 2.7's default writer, one process, with
@@ -42,8 +42,25 @@ def shared_corpus() -> Path:
     return script
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+def _proportional(pid: int) -> int:
+    """A process's proportional set size: its private pages plus its share of each shared page."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants, in bytes: (RSS sum, PSS sum).
+
+    The RSS sum counts a page shared by several processes once per process
+    (the jieba dictionary a build loads before forking its workers, say), so
+    it overstates what the tree uses; the PSS sum divides each shared page
+    among its sharers and adds up to what the tree really holds.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -55,25 +72,32 @@ def tree_rss(pid: int) -> int:
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue
-    total, stack = 0, [pid]
+    total_rss = total_pss = 0
+    stack = [pid]
     while stack:
         current = stack.pop()
-        total += rss.get(current, 0)
+        total_rss += rss.get(current, 0)
+        total_pss += _proportional(current)
         stack.extend(children.get(current, []))
-    return total
+    return total_rss, total_pss
 
 
 def run_measured(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh interpreter; return its JSON output plus peak memory."""
+    """Run ``code`` in a fresh interpreter; return its JSON output plus peak memory.
+
+    ``peak_mb`` is the peak RSS sum of the process tree, ``peak_pss_mb`` its
+    peak PSS sum (see :func:`tree_memory`), each sampled every 0.5 s.
+    """
     process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
-    peak = 0
+    peak_rss = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_rss, peak_pss
         while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.2)
+            rss, pss = tree_memory(process.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.5)  # reading smaps_rollup costs CPU the build would use
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -83,7 +107,8 @@ def run_measured(code: str, *args: str) -> dict:
     if process.returncode:
         sys.exit(f"build failed with exit status {process.returncode}")
     result = json.loads(output.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 1e6
+    result["peak_mb"] = peak_rss / 1e6
+    result["peak_pss_mb"] = peak_pss / 1e6
     return result
 
 
@@ -146,12 +171,12 @@ def main() -> None:
         rows = {"searchengine": run_measured(OURS, str(posts), str(out / "ours"))}
         if not args.skip_baseline:
             rows["baseline"] = run_measured(BASELINE, str(posts), str(out / "baseline"))
-    print(f"{'':14} {'posts':>7} {'seconds':>8} {'posts/s':>8} {'size MB':>8} {'peak MB':>8}")
+    print(f"{'':14} {'posts':>7} {'seconds':>8} {'posts/s':>8} {'size MB':>8} {'peak RSS MB':>11} {'peak PSS MB':>11}")
     for name, row in rows.items():
         rate = row["posts"] / row["seconds"]
         print(
             f"{name:14} {row['posts']:7d} {row['seconds']:8.1f} {rate:8.0f} "
-            f"{row['size'] / 1e6:8.1f} {row['peak_mb']:8.0f}"
+            f"{row['size'] / 1e6:8.1f} {row['peak_mb']:11.0f} {row['peak_pss_mb']:11.0f}"
         )
     if "baseline" in rows:
         ours, base = rows["searchengine"], rows["baseline"]

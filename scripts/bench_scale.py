@@ -10,14 +10,20 @@ number of copies N, the posts are hard-linked under N folders
 by ``build_index`` in a fresh process, and searched in another. Measured
 per size:
 
-* build: seconds, posts/s, and the peak resident memory of the whole
-  process tree (the build and its workers, sampled every 0.2 s);
+* build: seconds, posts/s, and the peak memory of the whole process tree
+  (the build and its workers, sampled every 0.5 s): the proportional set
+  size (PSS, each shared page divided among its sharers) summed, which is
+  what the tree holds, and the RSS sum, which counts a shared page once per
+  process;
 * the index's size on disk;
 * warm latency of :data:`MIX`, the search benchmark's queries
   (``scripts/bench_search.py``) plus single characters, ``sort=date``, deep
-  pages and filters, ``--rounds`` times each after an untimed warm-up
-  round: p50, p95, p99 and max of ``SearchEngine.search(q, limit=10)``
-  (snippets, facets and the timeline included), and the slowest queries;
+  pages and filters, ``--rounds`` times each after a warm-up round: p50,
+  p95, p99 and max of ``SearchEngine.search(q, limit=10)`` (snippets,
+  facets and the timeline included; the result cache off, so every round
+  searches afresh, with the long posting lists the view keeps decoded), and
+  the slowest queries; and p50, p95 and max of the warm-up round itself,
+  the first time each query is searched (nothing kept yet);
 * the search process's resident memory once warm.
 
 Then one table, and the growth from the first size to the last. The ×13
@@ -64,8 +70,11 @@ from searchengine import SearchEngine
 mix = json.loads(sys.argv[2])
 engine = SearchEngine(sys.argv[1], cached_results=0)
 engine.warm_up()
+first = []
 for query, params in mix:
+    started = time.perf_counter()
     engine.search(query, limit=10, **params)
+    first.append((time.perf_counter() - started) * 1000)
 timings = {{}}
 for _ in range({rounds}):
     for query, params in mix:
@@ -74,7 +83,7 @@ for _ in range({rounds}):
         timings.setdefault(query + " " + json.dumps(params, ensure_ascii=False), []).append(
             (time.perf_counter() - started) * 1000)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"timings": timings, "rss": rss}}, ensure_ascii=False))
+print(json.dumps({{"timings": timings, "first": first, "rss": rss}}, ensure_ascii=False))
 """
     output = subprocess.run(
         [sys.executable, "-c", code, str(index), json.dumps(MIX, ensure_ascii=False)],
@@ -143,12 +152,18 @@ def _print_row(copies: int, build: dict[str, float], searched: dict[str, object]
     slowest = sorted(timings, key=lambda q: -sorted(timings[q])[len(timings[q]) // 2])[:6]
     print(f"x{copies}: built {build['posts']:.0f} posts in {build['seconds']:.0f} s; slowest (median ms): ", end="")
     print(", ".join(f"{q.removesuffix(' {}')} {sorted(timings[q])[len(timings[q]) // 2]:.0f}" for q in slowest))
+    first = searched["first"]
+    assert isinstance(first, list)
+    print(
+        f"x{copies}: first searches (nothing kept yet): p50 {percentile(first, 0.5):.1f} ms, "
+        f"p95 {percentile(first, 0.95):.1f} ms, max {max(first):.1f} ms"
+    )
 
 
 def _print_table(rows: list[tuple[int, dict[str, float], dict[str, object]]]) -> None:
     print()
     print(
-        f"{'copies':>6} {'posts':>9} {'build s':>8} {'posts/s':>8} {'peak GB':>8} {'index GB':>9} "
+        f"{'copies':>6} {'posts':>9} {'build s':>8} {'posts/s':>8} {'peak GB':>8} {'rss GB':>7} {'index GB':>9} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'search GB':>9}"
     )
     for copies, build, searched in rows:
@@ -157,7 +172,8 @@ def _print_table(rows: list[tuple[int, dict[str, float], dict[str, object]]]) ->
         assert isinstance(rss, int)
         print(
             f"{copies:>6} {build['posts']:9.0f} {build['seconds']:8.0f} {build['posts'] / build['seconds']:8.0f} "
-            f"{build['peak_mb'] / 1000:8.2f} {build['size'] / 1e9:9.2f} {percentile(values, 0.5):7.1f} "
+            f"{build['peak_pss_mb'] / 1000:8.2f} {build['peak_mb'] / 1000:7.2f} {build['size'] / 1e9:9.2f} "
+            f"{percentile(values, 0.5):7.1f} "
             f"{percentile(values, 0.95):7.1f} {percentile(values, 0.99):7.1f} {max(values):7.1f} {rss / 1e9:9.2f}"
         )
     if len(rows) > 1:

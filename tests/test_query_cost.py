@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,7 +79,8 @@ def test_facets_count_the_matches_as_filtering_by_them_finds(index_2019: Path) -
         assert result.total > 0
         for facet in FACETS:
             for count in result.facets[facet.name][:5]:
-                narrowed = engine.search(query, collapse=False, **{facet.name: count.value})
+                chosen: dict[str, Any] = {facet.name: count.value}
+                narrowed = engine.search(query, collapse=False, **chosen)
                 assert narrowed.total == count.count, (query, facet.name, count.value)
 
 
