@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EMPTY", "contains_sorted", "union", "intersect", "align", "flags", "positions_in"]
+__all__ = ["EMPTY", "contains_sorted", "union", "intersect", "align", "positions_in"]
 
 #: No documents.
 EMPTY = np.zeros(0, np.int64)
-_EMPTY_FLAGS = np.zeros(0, bool)
 #: Sets holding at least one in this many of the numbers up to their
 #: largest are handled in an array over those numbers.
 _DENSE = 32
@@ -102,8 +101,3 @@ def align(docs: np.ndarray, values: np.ndarray, target: np.ndarray, fill: float 
         where, ok = positions_in(docs, target)
         aligned[ok] = values[where[ok]]
     return aligned
-
-
-def flags(docs: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """For each document of sorted ``target``: whether the sorted ``docs`` holds it."""
-    return contains_sorted(docs, target) if len(target) else _EMPTY_FLAGS

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from searchengine import docsets
-from searchengine.docsets import EMPTY, align, contains_sorted, flags, intersect, union
+from searchengine.docsets import EMPTY, align, contains_sorted, intersect, union
 from searchengine.normalize import normalize
 from searchengine.query import Clause, Element
 from searchengine.ranking_model import Ranking
@@ -113,9 +113,9 @@ def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts:
         docs,
         align(exact, exact_scores, docs),
         word_scores,
-        flags(exact, docs),
-        flags(title_docs, docs),
-        flags(body_docs, docs),
+        contains_sorted(exact, docs),
+        contains_sorted(title_docs, docs),
+        contains_sorted(body_docs, docs),
         body.starts if body is not None else np.zeros(0, np.int64),
         phrases[TITLE_CHARS].starts,
     )
