@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EMPTY", "contains_sorted", "union", "intersect", "align", "positions_in"]
+__all__ = ["EMPTY", "contains_sorted", "union", "intersect", "align", "positions_in", "distinct", "runs", "keys_of"]
 
 #: No documents.
 EMPTY = np.zeros(0, np.int64)
@@ -30,15 +30,21 @@ def _dense_span(count: int, *sets: np.ndarray) -> int:
     return span if span and count * _DENSE >= span else 0
 
 
+def _marked(span: int, *sets: np.ndarray) -> np.ndarray:
+    """An array over the numbers below ``span``, True at each of ``sets``' numbers."""
+    marked = np.zeros(span, bool)
+    for numbers in sets:
+        marked[numbers] = True
+    return marked
+
+
 def contains_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     """For each needle, whether the sorted ``haystack`` holds it (binary search)."""
     if not len(haystack) or not len(needles):
         return np.zeros(len(needles), bool)
     span = _dense_span(len(haystack) + len(needles), haystack[-1:], needles)
     if span:
-        marked = np.zeros(span, bool)
-        marked[haystack] = True
-        return marked[needles]
+        return _marked(span, haystack)[needles]
     where = np.searchsorted(haystack, needles)
     where[where == len(haystack)] = 0
     return np.asarray(haystack[where] == needles)
@@ -57,14 +63,45 @@ def union(*sets: np.ndarray) -> np.ndarray:
         return present[0]
     span = _dense_span(sum(len(s) for s in present), *(s[-1:] for s in present))
     if span:
-        marked = np.zeros(span, bool)
-        for documents in present:
-            marked[documents] = True
-        return np.flatnonzero(marked)
+        return np.flatnonzero(_marked(span, *present))
     merged = np.sort(np.concatenate(present), kind="stable")
     keep = np.ones(len(merged), bool)
     keep[1:] = merged[1:] != merged[:-1]
     return merged[keep]
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct document numbers among ``values`` (in any order), sorted."""
+    span = _dense_span(len(values), values)
+    if span:
+        return np.flatnonzero(_marked(span, values))
+    return np.unique(values)
+
+
+def runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of sorted ``values``, and how many times each occurs (one pass, no sort)."""
+    if not len(values):
+        return values, np.zeros(0, np.int64)
+    firsts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return values[firsts], np.diff(np.append(firsts, len(values)))
+
+
+def keys_of(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The sorted position keys (``doc << 32 | position``) of ``docs`` (sorted) among ``keys``.
+
+    Each document's keys are a run of the sorted keys: two binary searches
+    per document find it, so a few documents cost little however many keys
+    a common term has.
+    """
+    if not len(keys) or not len(docs):
+        return keys[:0]
+    firsts = np.searchsorted(keys, docs << 32)
+    sizes = np.searchsorted(keys, (docs + 1) << 32) - firsts
+    total = int(sizes.sum())
+    if total == len(keys):
+        return keys
+    offsets = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return keys[np.repeat(firsts, sizes) + offsets]
 
 
 def intersect(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -206,9 +206,9 @@ def _frequency(view: IndexView, fieldname: str, element: Element) -> int:
 
 def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want_starts: bool) -> _Phrase:
     """Where the elements occur at consecutive positions in ``fieldname``."""
-    if len(elements) == 1 and not want_starts:
-        ids, frequencies, _ = _element(view, fieldname, elements[0], False)
-        return _Phrase(ids, frequencies.astype(np.float64), np.zeros(0, np.int64))
+    if len(elements) == 1:
+        ids, frequencies, keys = _element(view, fieldname, elements[0], want_starts)
+        return _Phrase(ids, frequencies.astype(np.float64), keys)
     # Only documents holding every element can hold the phrase. Elements are
     # read rarest first, each distinct one once, and reading stops as soon as
     # no document holds them all: a long query (hundreds of characters pasted
@@ -229,7 +229,7 @@ def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want
             starts = keys if index == 0 else starts[contains_sorted(keys, starts + element.at)]
             if not len(starts):
                 break
-    docs, counts = np.unique(starts >> 32, return_counts=True)
+    docs, counts = docsets.runs(starts >> 32)
     return _Phrase(docs, counts.astype(np.float64), starts)
 
 
@@ -245,8 +245,7 @@ def _verified(view: IndexView, clause: Clause, fieldname: str, phrase: _Phrase) 
         dtype=bool,
     )
     docs = phrase.docs[keep]
-    starts = phrase.starts[contains_sorted(docs, phrase.starts >> 32)] if len(phrase.starts) else phrase.starts
-    return _Phrase(docs, phrase.counts[keep], starts)
+    return _Phrase(docs, phrase.counts[keep], docsets.keys_of(phrase.starts, docs))
 
 
 # --- words of the word layer -------------------------------------------------

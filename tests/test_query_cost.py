@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,10 @@ def test_set_operations_agree_with_python_sets_sparse_or_dense(share: float) -> 
     where, ok = docsets.positions_in(first, second)
     assert ok.tolist() == [d in held for d in second.tolist()]
     assert (first[where[ok]] == second[ok]).all()
+    repeated = rng.permutation(np.concatenate([second, second[::3]]))
+    assert docsets.distinct(repeated).tolist() == sorted(set(repeated.tolist()))
+    values_seen, counts = docsets.runs(np.sort(repeated))
+    tally = Counter(repeated.tolist())
+    assert values_seen.tolist() == sorted(tally) and counts.tolist() == [tally[v] for v in sorted(tally)]
+    keys = np.sort(np.concatenate([(second << 32) | rng.integers(0, 1000, len(second)), (second[::2] << 32) | 1001]))
+    assert docsets.keys_of(keys, first).tolist() == [k for k in keys.tolist() if k >> 32 in held]
