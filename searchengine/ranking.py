@@ -31,12 +31,14 @@ story's other matches beside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from searchengine.analysis import SENTENCE_GAP
-from searchengine.docsets import EMPTY, align, contains_sorted, intersect, positions_in, union
+from searchengine.docsets import EMPTY, align, contains_sorted, distinct, intersect, keys_of, positions_in, union
 from searchengine.facets import Facet, facet
 from searchengine.matching import ClauseMatch, exact_docs, match_clause
 from searchengine.query import Clause, Filters, Group, ParsedQuery
@@ -56,6 +58,11 @@ ROUNDUP_ITEMS = 5
 #: times more posts than the form typed.
 DOMINANT = 10
 _COLUMN = {name: index for index, name in enumerate(FEATURES)}
+#: The features that read every occurrence of the terms, computed only for
+#: the matches that can reach the page asked for.
+COSTLY = ("proximity", "title_near", "title_start")
+#: Matches scored in the first batch of a pruned top k (at least); batches double.
+_FIRST_BATCH = 256
 
 
 @dataclass
@@ -87,16 +94,82 @@ class _GroupMatch:
 
 @dataclass
 class Scored:
-    """Every match of a query with its features: what ranking, explaining and training read."""
+    """Every match of a query, with what its features are computed from: what ranking, explaining and training read.
+
+    Features are computed for the rows asked for (:meth:`features_of`): a
+    page needs the exact scores of only the matches that can reach it (see
+    :class:`_Ordering`). :attr:`features` computes them for every match
+    (training reads them all).
+    """
 
     docs: np.ndarray  # matching document numbers, sorted
     tiers: np.ndarray  # per match: how many terms it holds exactly
-    features: np.ndarray  # per match: one row of FEATURES
     dates: np.ndarray  # per match: seconds since the epoch (NO_DATE sorts last)
     groups: list[_GroupMatch] = field(default_factory=list)
+    at: list[np.ndarray] = field(default_factory=list)  # per group: where each match stands in its merged match
+    view: IndexView | None = None
 
-    def scores(self, ranking: Ranking) -> np.ndarray:
-        return self.features @ np.array([ranking.weight(name) for name in FEATURES])
+    @cached_property
+    def features(self) -> np.ndarray:
+        """Per match: one row of FEATURES."""
+        return self.features_of(np.arange(len(self.docs)))
+
+    def features_of(self, rows: np.ndarray) -> np.ndarray:
+        """The feature rows of the matches at ``rows`` (indexes into :attr:`docs`, in any order).
+
+        Computed a feature at a time, into an array that keeps each feature's
+        values together (a transposed view is returned).
+        """
+        columns = np.zeros((len(FEATURES), len(rows)))
+        if self.groups and len(rows):
+            assert self.view is not None
+            ascending = np.argsort(rows, kind="stable")  # features are computed over sorted documents
+            ordered = rows[ascending]
+            computed = np.zeros_like(columns)
+            _fill(self.view, self.docs[ordered], self.groups, [where[ordered] for where in self.at], computed)
+            columns[:, ascending] = computed
+        return columns.T
+
+    def scores(self, ranking: Ranking, rows: np.ndarray | None = None) -> np.ndarray:
+        """The scores of the matches at ``rows`` (all by default)."""
+        return weighted(self.features if rows is None else self.features_of(rows), ranking)
+
+    def bounds(self, ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
+        """Per match: a score no higher, and one no lower, than its exact score.
+
+        The features that cost a pass over every occurrence (proximity, and
+        whether a title begins with a term) are left at the least and the
+        most they can be given which fields hold the terms; the rest are
+        computed. A small margin keeps float rounding on the safe side.
+        """
+        columns = np.zeros((len(FEATURES), len(self.docs)))
+        highest = np.zeros_like(columns)
+        if self.groups and len(self.docs):
+            assert self.view is not None
+            _fill(self.view, self.docs, self.groups, self.at, columns, highest)
+        known, weights = weighted(columns.T, ranking), _weights(ranking)
+        low = known + np.minimum(weights, 0.0) @ highest
+        high = known + np.maximum(weights, 0.0) @ highest
+        margin = 1e-9 * (1.0 + np.abs(high) + np.abs(low))
+        return low - margin, high + margin
+
+
+def weighted(features: np.ndarray, ranking: Ranking) -> np.ndarray:
+    """Each row's score: its features weighted by the model, summed in one fixed order.
+
+    Row by row the same whatever rows are computed together (a matrix
+    product may group its sums differently for different shapes), so a
+    score computed for a page equals the one computed for every match.
+    """
+    total = np.zeros(len(features))
+    for column, weight in zip(features.T, _weights(ranking), strict=True):
+        if weight:
+            total += weight * column
+    return total
+
+
+def _weights(ranking: Ranking) -> np.ndarray:
+    return np.array([ranking.weight(name) for name in FEATURES])
 
 
 def rank(
@@ -108,23 +181,36 @@ def rank(
     ranking: Ranking,
     explain: bool = False,
     collapse: bool = False,
+    prune: bool = True,
 ) -> RankedPage:
-    """Evaluate ``parsed`` over ``view`` and return the requested page (of stories with ``collapse``)."""
+    """Evaluate ``parsed`` over ``view`` and return the requested page (of stories with ``collapse``).
+
+    ``prune=False`` scores every match (the same page, at more cost: what
+    the tests compare pruning against).
+    """
     found: dict[str, int] = {}
     scored = score(view, parsed, ranking, found)
-    scores = scored.scores(ranking)
-    ordering = _Ordering.of(scored.dates, scores, scored.tiers, sort, ranking.tie)
+    if prune:
+        ordering = _Ordering.pruned(scored, ranking, sort)
+    else:
+        ordering = _Ordering.of(scored.dates, scored.scores(ranking), scored.tiers, sort, ranking.tie)
     if collapse:
         stories = view.story[scored.docs]
         picked = _story_leaders(ordering, stories, offset + limit)[offset : offset + limit]
-        page = RankedPage(_count_stories(scored.docs, stories), scored.docs[picked], scores[picked], scored.docs, found)
-        page.collapsed = len(scored.docs) - page.total
-        page.similar = [scored.docs[others] for others in _story_others(ordering, stories, picked)]
+        total = _count_stories(scored.docs, stories)
     else:
         picked = ordering.top(offset + limit)[offset : offset + limit]
-        page = RankedPage(len(scored.docs), scored.docs[picked], scores[picked], scored.docs, found)
+        total = len(scored.docs)
+    page = RankedPage(total, scored.docs[picked], ordering.exact(picked), scored.docs, found)
+    if collapse:
+        page.collapsed = len(scored.docs) - page.total
+        page.similar = [scored.docs[others] for others in _story_others(ordering, stories, picked)]
     if explain:
-        page.explanations = [_explain(scored, int(i), scores, ranking, sort) for i in picked]
+        rows = scored.features_of(picked)
+        page.explanations = [
+            _explain(scored, int(i), row, float(value), ranking, sort)
+            for i, row, value in zip(picked, rows, page.scores, strict=True)
+        ]
     return page
 
 
@@ -152,7 +238,7 @@ def _count_stories(docs: np.ndarray, stories: np.ndarray) -> int:
     counted at once, and only the few others' stories are sorted.
     """
     own = stories == docs
-    others = np.unique(stories[~own])
+    others = distinct(stories[~own])
     return int(np.count_nonzero(own)) + int(np.count_nonzero(~contains_sorted(docs[own], others)))
 
 
@@ -187,34 +273,49 @@ def score(view: IndexView, parsed: ParsedQuery, ranking: Ranking, found: dict[st
         docs = docs[~contains_sorted(exact_docs(view, clause), docs)]
     if not parsed.filters.is_empty():
         docs = docs[_filtered(view, parsed.filters, docs)]
-    features = np.zeros((len(docs), len(FEATURES)))
     tiers = np.zeros(len(docs), np.int32)
-    if groups and len(docs):
-        at = [g.merged.at(docs) for g in groups]
+    at = [g.merged.at(docs) for g in groups]
+    if groups:
         tiers = sum((g.merged.exact[i].astype(np.int32) for g, i in zip(groups, at, strict=True)), tiers)
-        _fill(view, docs, groups, at, features)
-    return Scored(docs, tiers, features, view.date[docs], groups)
+    return Scored(docs, tiers, view.date[docs], groups, at, view)
 
 
 def _fill(
-    view: IndexView, docs: np.ndarray, groups: list[_GroupMatch], at: list[np.ndarray], features: np.ndarray
+    view: IndexView,
+    docs: np.ndarray,
+    groups: list[_GroupMatch],
+    at: list[np.ndarray],
+    column: np.ndarray,
+    highest: np.ndarray | None = None,
 ) -> None:
-    """Compute each feature of :data:`FEATURES` for the matches ``docs`` (``at[g]``: where they stand in group g's)."""
-    column = features.T  # a view: column[_COLUMN[name]] is one feature for every match
+    """Compute each feature of :data:`FEATURES` for the matches ``docs`` (``at[g]``: where they stand in group g's).
+
+    ``column[_COLUMN[name]]`` receives one feature for every match. With
+    ``highest``, the features that read every occurrence (:data:`COSTLY`)
+    are not computed: ``highest`` receives the most each can be instead.
+    """
     pairs = list(zip(groups, at, strict=True))
     column[_COLUMN["exact"]] = sum(g.merged.exact_scores[i] for g, i in pairs)
     column[_COLUMN["words"]] = sum(g.merged.word_scores[i] for g, i in pairs)
-    if len(groups) > 1:
-        column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.starts for g in groups])
-        column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.title_starts for g in groups])
     in_title = sum(g.merged.in_title[i].astype(np.float64) for g, i in pairs)
     column[_COLUMN["title"]] = in_title / len(groups)
     covered = sum(g.letters[i] for g, i in pairs)
     letters = np.maximum(view.title_letters[docs], 1.0)
     column[_COLUMN["title_cover"]] = np.minimum(covered / letters, 1.0)
     column[_COLUMN["title_whole"]] = (in_title == len(groups)) & (covered >= letters)
-    column[_COLUMN["title_start"]] = sum(_starts_title(docs, g.merged.title_starts) for g in groups) / len(groups)
     column[_COLUMN["briefs"]] = np.clip((view.brief_items[docs] - 1) / (ROUNDUP_ITEMS - 1), 0.0, 1.0)
+    if highest is not None:
+        # A title begins with a term only if it holds it; two terms are near
+        # only where both are.
+        highest[_COLUMN["title_start"]] = column[_COLUMN["title"]]
+        for name, flags in (("proximity", "in_body"), ("title_near", "in_title")):
+            held = [getattr(g.merged, flags)[i] for g, i in pairs]
+            highest[_COLUMN[name]] = sum((a & b).astype(np.float64) for a, b in zip(held, held[1:], strict=False))
+        return
+    column[_COLUMN["title_start"]] = sum(_starts_title(docs, g.merged.title_starts) for g in groups) / len(groups)
+    if len(groups) > 1:
+        column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.starts for g in groups])
+        column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.title_starts for g in groups])
 
 
 def _match_group(
@@ -282,6 +383,7 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
     nothing.
     """
     bonus = np.zeros(len(docs))
+    starts = [keys_of(keys, docs) for keys in starts]  # only the posts asked about
     for left, right in zip(starts, starts[1:], strict=False):
         if not len(left) or not len(right):
             continue
@@ -339,48 +441,121 @@ def order(dates: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, n
     return _Ordering.of(dates, scores, tiers, sort, tie).top(needed)
 
 
-@dataclass
+def _nth_largest(values: np.ndarray, n: int) -> float:
+    """The ``n``-th largest of ``values`` (minus infinity when there are fewer)."""
+    if len(values) < n:
+        return -np.inf
+    return float(-np.partition(-values, n - 1)[n - 1])
+
+
 class _Ordering:
     """The order of a query's matches, computed on demand for the part a page needs.
 
     By relevance: tiers first, then scores in bands of ``tie`` times the
     best score, newest first within a band, then score. By date: newest
-    first, then score. ``main`` orders first; ``keys`` (last key first, as
-    ``np.lexsort`` takes them) settle the order within it.
+    first, then score.
+
+    Exact scores are computed only for the matches that can reach the part
+    asked for (top-k pruning): every match has a score no higher than
+    ``low`` and no lower than ``high`` (:meth:`Scored.bounds`), and a match
+    whose ``high`` cannot reach the ``needed``-th best ``low`` is never
+    scored. By date, only the matches as new as the ``needed``-th newest
+    are. The order is the one that scoring every match would give.
     """
 
-    main: np.ndarray
-    keys: tuple[np.ndarray, ...]
+    def __init__(
+        self,
+        dates: np.ndarray,
+        tiers: np.ndarray,
+        sort: str,
+        bounds: tuple[np.ndarray, np.ndarray],
+        scorer: Callable[[np.ndarray], np.ndarray] | None = None,
+        tie: float = 0.0,
+    ) -> None:
+        self.dates = dates.astype(np.float64)  # NO_DATE sorts last
+        self.tiers = tiers
+        self.sort = sort
+        self.low, self.high = bounds
+        self.scorer = scorer
+        self.scores = self.low.copy()  # exact where known
+        self.known = np.full(len(tiers), scorer is None)
+        self.band = 0.0
+        if sort != "date" and tie > 0 and len(tiers):
+            # Bands are relative to the best score, which only every score tells.
+            self.band = tie * float(np.abs(self.exact(np.arange(len(tiers)))).max())
 
     @classmethod
     def of(cls, dates: np.ndarray, scores: np.ndarray, tiers: np.ndarray, sort: str, tie: float) -> _Ordering:
-        dates = dates.astype(np.float64)  # NO_DATE sorts last
+        """The order of matches whose scores are all known."""
+        return cls(dates, tiers, sort, (scores, scores), tie=tie)
+
+    @classmethod
+    def pruned(cls, scored: Scored, ranking: Ranking, sort: str) -> _Ordering:
+        """The order of ``scored``'s matches, each scored only if it can reach the part asked for."""
         if sort == "date":
-            return cls(dates, (-scores, -dates))
-        band = tie * float(np.abs(scores).max()) if len(scores) and tie > 0 else 0.0
-        bands = np.floor(scores / band) if band > 0 else scores
-        return cls(tiers * 1e9 + bands, (-scores, -dates, -bands, -tiers))
+            bounds = (np.zeros(len(scored.docs)), np.zeros(len(scored.docs)))  # a date order needs none
+        else:
+            bounds = scored.bounds(ranking)
+        return cls(scored.dates, scored.tiers, sort, bounds, lambda rows: scored.scores(ranking, rows), ranking.tie)
+
+    def exact(self, rows: np.ndarray) -> np.ndarray:
+        """The exact scores of the matches at ``rows``, computed for those not yet known."""
+        missing = rows[~self.known[rows]]
+        if len(missing):
+            assert self.scorer is not None
+            self.scores[missing] = self.scorer(missing)
+            self.known[missing] = True
+        return self.scores[rows]
+
+    def _bands(self, scores: np.ndarray) -> np.ndarray:
+        return np.floor(scores / self.band) if self.band > 0 else scores
+
+    def _main(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The first key of the order, for matches ``rows`` scored ``scores``."""
+        if self.sort == "date":
+            return self.dates[rows]
+        return self.tiers[rows] * 1e9 + self._bands(scores)
 
     def top(self, needed: int) -> np.ndarray:
-        """Indexes of the ``needed`` first matches in order, and any tied with the last on ``main``.
+        """Indexes of the ``needed`` first matches in order, and any tied with the last on the main key.
 
-        Only the candidates that can make the cut are fully sorted: a
-        partition on the main key first, then a lexicographic sort of the
-        few left. Any ``needed`` gives a prefix of one and the same order.
+        Only the matches that can make the cut are scored (MaxScore-like):
+        the ``needed``-th best low bound is a first threshold; the matches
+        whose high bound reaches it are scored in batches, best bound first,
+        and each batch raises the threshold to the ``needed``-th best exact
+        key so far, until no match left can reach it. The matches at or
+        above the cut are then sorted. Any ``needed`` gives a prefix of one
+        and the same order.
         """
-        candidates = np.arange(len(self.main))
-        if needed < len(self.main):
-            threshold = -np.partition(-self.main, needed - 1)[needed - 1]
-            candidates = np.flatnonzero(self.main >= threshold)
-        return self.sorted(candidates)
+        every = np.arange(len(self.tiers))
+        if needed >= len(every):
+            return self.sorted(every)
+        threshold = _nth_largest(self._main(every, self.low), needed)
+        highest = self._main(every, self.high)
+        reach = np.flatnonzero(highest >= threshold)
+        reach = reach[np.argsort(-highest[reach], kind="stable")]
+        done, batch = 0, max(4 * needed, _FIRST_BATCH)
+        while done < len(reach) and highest[reach[done]] >= threshold:
+            done += batch
+            scored = reach[:done]
+            threshold = max(threshold, _nth_largest(self._main(scored, self.exact(scored)), needed))
+            batch *= 2
+        scored = reach[:done]
+        main = self._main(scored, self.exact(scored))
+        return self.sorted(np.sort(scored[main >= _nth_largest(main, needed)]))  # ties as if all were scored
 
     def sorted(self, indexes: np.ndarray) -> np.ndarray:
         """``indexes`` (of matches) in order."""
-        return indexes[np.lexsort(tuple(key[indexes] for key in self.keys))]
+        scores, dates = self.exact(indexes), self.dates[indexes]
+        if self.sort == "date":
+            keys: tuple[np.ndarray, ...] = (-scores, -dates)
+        else:
+            keys = (-scores, -dates, -self._bands(scores), -self.tiers[indexes])
+        return indexes[np.lexsort(keys)]
 
 
-def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort: str) -> Explanation:
-    """The parts of match ``at``'s score, and which clause matched where."""
+def _explain(scored: Scored, at: int, row: np.ndarray, total: float, ranking: Ranking, sort: str) -> Explanation:
+    """The parts of match ``at``'s score (its features ``row``), and which clause matched where."""
     doc = int(scored.docs[at])
     clauses = []
     for group in scored.groups:
@@ -397,7 +572,6 @@ def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort
                     words=found and bool(match.word_scores[i] > 0),
                 )
             )
-    row = scored.features[at]
     parts = {
         name: round(float(row[i]) * ranking.weight(name), 4)
         for i, name in enumerate(FEATURES)
@@ -405,7 +579,7 @@ def _explain(scored: Scored, at: int, scores: np.ndarray, ranking: Ranking, sort
     }
     values = {name: round(float(row[i]), 4) for i, name in enumerate(FEATURES) if row[i]}
     return Explanation(
-        score=round(float(scores[at]), 4),
+        score=round(total, 4),
         exact_terms=int(scored.tiers[at]),
         terms=len(scored.groups),
         parts=parts,
