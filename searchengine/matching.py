@@ -32,6 +32,7 @@ from searchengine.query import Clause, Element
 from searchengine.ranking_model import Ranking
 from searchengine.store import IndexView, Postings
 from searchengine.store.fields import BODY, BODY_CHARS, BODY_WORDS, TITLE, TITLE_CHARS, TITLE_WORDS
+from searchengine.store.view import LONG_POSTINGS
 
 __all__ = ["ClauseMatch", "match_clause", "match_any_word", "exact_docs"]
 
@@ -66,6 +67,8 @@ class ClauseMatch:
 
     def at(self, docs: np.ndarray) -> np.ndarray:
         """Where each of ``docs`` (all matched by this clause) stands in :attr:`docs`."""
+        if len(docs) == len(self.docs):
+            return np.arange(len(docs))  # all of them
         return np.searchsorted(self.docs, docs)
 
     def of(self, doc: int) -> int | None:
@@ -81,6 +84,7 @@ class _Phrase:
     docs: np.ndarray  # sorted document numbers
     counts: np.ndarray  # occurrences in each
     starts: np.ndarray  # sorted keys of the occurrences (empty if not asked for)
+    examined: int = 0  # documents holding every element, whose occurrences were compared
 
 
 def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts: bool) -> ClauseMatch:
@@ -205,10 +209,23 @@ def _frequency(view: IndexView, fieldname: str, element: Element) -> int:
 
 
 def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want_starts: bool) -> _Phrase:
-    """Where the elements occur at consecutive positions in ``fieldname``."""
+    """Where the elements occur at consecutive positions in ``fieldname``.
+
+    A phrase whose elements are together in many posts (新闻联播 is in
+    every one) costs a pass over all their occurrences: it is kept for the
+    view's next search.
+    """
     if len(elements) == 1:
         ids, frequencies, keys = _element(view, fieldname, elements[0], want_starts)
         return _Phrase(ids, frequencies.astype(np.float64), keys)
+    return view.kept(
+        ("phrase", fieldname, elements),
+        lambda: _read_phrase(view, fieldname, elements),
+        lambda found: found.examined >= LONG_POSTINGS,
+    )
+
+
+def _read_phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...]) -> _Phrase:
     # Only documents holding every element can hold the phrase. Elements are
     # read rarest first, each distinct one once, and reading stops as soon as
     # no document holds them all: a long query (hundreds of characters pasted
@@ -230,7 +247,7 @@ def _phrase(view: IndexView, fieldname: str, elements: tuple[Element, ...], want
             if not len(starts):
                 break
     docs, counts = docsets.runs(starts >> 32)
-    return _Phrase(docs, counts.astype(np.float64), starts)
+    return _Phrase(docs, counts.astype(np.float64), starts, len(common) if common is not None else 0)
 
 
 def _verified(view: IndexView, clause: Clause, fieldname: str, phrase: _Phrase) -> _Phrase:

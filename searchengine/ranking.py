@@ -143,13 +143,18 @@ class Scored:
         computed. A small margin keeps float rounding on the safe side.
         """
         columns = np.zeros((len(FEATURES), len(self.docs)))
-        highest = np.zeros_like(columns)
+        highest: dict[str, np.ndarray] = {}
         if self.groups and len(self.docs):
             assert self.view is not None
             _fill(self.view, self.docs, self.groups, self.at, columns, highest)
-        known, weights = weighted(columns.T, ranking), _weights(ranking)
-        low = known + np.minimum(weights, 0.0) @ highest
-        high = known + np.maximum(weights, 0.0) @ highest
+        low = weighted(columns.T, ranking)
+        high = low.copy()
+        for name, most in highest.items():
+            weight = ranking.weight(name)
+            if weight > 0:
+                high += weight * most
+            else:
+                low += weight * most
         margin = 1e-9 * (1.0 + np.abs(high) + np.abs(low))
         return low - margin, high + margin
 
@@ -286,7 +291,7 @@ def _fill(
     groups: list[_GroupMatch],
     at: list[np.ndarray],
     column: np.ndarray,
-    highest: np.ndarray | None = None,
+    highest: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Compute each feature of :data:`FEATURES` for the matches ``docs`` (``at[g]``: where they stand in group g's).
 
@@ -307,10 +312,10 @@ def _fill(
     if highest is not None:
         # A title begins with a term only if it holds it; two terms are near
         # only where both are.
-        highest[_COLUMN["title_start"]] = column[_COLUMN["title"]]
+        highest["title_start"] = column[_COLUMN["title"]]
         for name, flags in (("proximity", "in_body"), ("title_near", "in_title")):
             held = [getattr(g.merged, flags)[i] for g, i in pairs]
-            highest[_COLUMN[name]] = sum((a & b).astype(np.float64) for a, b in zip(held, held[1:], strict=False))
+            highest[name] = sum((a & b).astype(np.float64) for a, b in zip(held, held[1:], strict=False))
         return
     column[_COLUMN["title_start"]] = sum(_starts_title(docs, g.merged.title_starts) for g in groups) / len(groups)
     if len(groups) > 1:

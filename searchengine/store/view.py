@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,11 @@ __all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "LONG_POSTINGS"]
 KEPT_BYTES = 128 * 2**20
 #: Posting lists of at least this many documents are kept once decoded;
 #: shorter ones cost less to decode again than the room they would take.
-LONG_POSTINGS = 20_000
+LONG_POSTINGS = 4_096
+#: Document frequencies a view remembers: a lookup reads every segment's
+#: hashed term table, and a correction asks for hundreds (one per pair of
+#: characters it tries).
+FREQUENCIES_KEPT = 2**17
 T = TypeVar("T")
 
 _DOCINFO_DTYPE = np.dtype(
@@ -143,6 +147,11 @@ class IndexView:
         self.settings = settings
         self._latest_generation = latest_generation
         self._kept = VersionedCache[Hashable, Any](KEPT_BYTES, lambda key, value: _nbytes(value))
+        #: How many documents hold ``term`` in ``fieldname`` (deleted ones included).
+        # (A function of the reader, not a method: the view holds no cycle, so it is freed as soon as it is replaced.)
+        self.doc_frequency: Callable[[str, str], int] = lru_cache(maxsize=FREQUENCIES_KEPT)(
+            partial(_doc_frequency, reader)
+        )
         self.size = reader.doc_count_all()
         # An index without documents has an EmptyReader, which has no leaves.
         self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
@@ -171,10 +180,6 @@ class IndexView:
     def is_current(self) -> bool:
         """False once a build has committed a newer generation (one folder listing)."""
         return self._latest_generation() == self.generation
-
-    def doc_frequency(self, fieldname: str, term: str) -> int:
-        """How many documents hold ``term`` in ``fieldname`` (deleted ones included)."""
-        return int(self.reader.doc_frequency(fieldname, term))
 
     def _docinfo(self) -> np.ndarray:
         default = np.array([DOCINFO_DEFAULT], dtype=_DOCINFO_DTYPE).tobytes()
@@ -246,12 +251,20 @@ class IndexView:
 
 
 def _arrays(value: Any) -> list[np.ndarray]:
-    """The numpy arrays a kept value holds: itself, a tuple's, or a :class:`Postings`'s."""
+    """The numpy arrays a kept value holds: itself, or those of a tuple's parts or a dataclass's fields."""
     if isinstance(value, np.ndarray):
         return [value]
-    if isinstance(value, Postings):
-        return [value.ids, value.weights, value.counts, value.positions]
-    return [array for part in value for array in _arrays(part)]
+    if is_dataclass(value):
+        parts = [getattr(value, field.name) for field in fields(value)]
+    elif isinstance(value, tuple):
+        parts = list(value)
+    else:
+        return []
+    return [array for part in parts for array in _arrays(part)]
+
+
+def _doc_frequency(reader: Any, fieldname: str, term: str) -> int:
+    return int(reader.doc_frequency(fieldname, term))
 
 
 def _nbytes(value: Any) -> int:
