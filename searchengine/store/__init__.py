@@ -7,7 +7,9 @@
 * :mod:`~searchengine.store.view` — one generation opened for searching, as
   numpy arrays;
 * :mod:`~searchengine.store.index` — an index folder: opening, the
-  compatibility check, the lock, the manifest and the commit.
+  compatibility check, the lock, the manifest and the commit;
+* :mod:`~searchengine.store.mapped` — segment files read where they are
+  mapped, not copied into the heap.
 
 whoosh is pinned (see the README) because these modules use its internals;
 ``tests/test_store.py`` checks that nothing outside this package imports it.

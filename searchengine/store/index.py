@@ -51,6 +51,7 @@ from searchengine.errors import (
     ParameterError,
     SearchEngineError,
 )
+from searchengine.store import mapped  # noqa: F401  (whoosh reads segment files in place)
 from searchengine.store.fields import STATE
 from searchengine.store.manifest import FORMAT, Manifest, digest, read_manifest, verify_files, write_manifest
 from searchengine.store.schema import PostState, build_schema, schema_signature
