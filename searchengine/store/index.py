@@ -425,12 +425,15 @@ def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, PostState]]:
     if ix.doc_count_all() == 0:
         return posts
     with ix.reader() as reader:
-        column = reader.column_reader(STATE)
-        for docnum in reader.all_doc_ids():
-            raw = column[docnum]
-            if raw:
-                state = PostState.decode(raw)
-                posts[state.path] = (docnum, state)
+        # Segment by segment: the whole reader's per-document lookups (which
+        # segment, is it deleted) cost more than decoding the states.
+        for leaf, offset in reader.leaf_readers():
+            column = leaf.column_reader(STATE)
+            for docnum in leaf.all_doc_ids():
+                raw = column[docnum]
+                if raw:
+                    state = PostState.decode(raw)
+                    posts[state.path] = (docnum + offset, state)
     return posts
 
 
