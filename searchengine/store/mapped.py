@@ -62,7 +62,7 @@ class MappedReader(io.RawIOBase):
         return self._at
 
 
-class MappedBufferFile(BufferFile):  # type: ignore[misc]  # whoosh is untyped
+class MappedBufferFile(BufferFile):
     """whoosh's ``BufferFile``, reading sequentially from the buffer itself instead of a copy."""
 
     def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
