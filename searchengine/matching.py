@@ -165,8 +165,10 @@ def _element(
 def _read_element(
     view: IndexView, fieldname: str, element: Element, with_positions: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    terms = view.expand_prefix(fieldname, element.terms[0]) if element.prefix else list(element.terms)
-    found = [p for p in (view.postings(fieldname, t, with_positions) for t in terms) if len(p.ids)]
+    if element.prefix:
+        found = view.prefix_postings(fieldname, element.terms[0], with_positions)
+    else:
+        found = [p for p in (view.postings(fieldname, t, with_positions) for t in element.terms) if len(p.ids)]
     if not found:
         return EMPTY, np.zeros(0, np.float32), EMPTY
     keys = EMPTY

@@ -30,7 +30,7 @@ import io
 import pickle
 import zlib
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,7 @@ __all__ = [
     "SegmentBuilder",
     "Postings",
     "read_postings",
+    "read_prefix",
     "column_array",
 ]
 
@@ -394,6 +395,25 @@ def read_postings(
         info = reader.term_info(fieldname, text)
     except TermNotFound:
         return Postings.empty()
+    return _postings_of(reader, info, with_positions)
+
+
+def read_prefix(reader: SegmentReader, fieldname: str, prefix: str, with_positions: bool = False) -> Iterator[Postings]:
+    """The posting list of every term of ``fieldname`` starting with ``prefix``, in one segment.
+
+    One ordered walk of the segment's term table: a single character's
+    hundreds of bigrams, looked up one by one, cost a hashed lookup each in
+    every segment, more than decoding their postings.
+    """
+    start = reader._text_to_bytes(fieldname, prefix)
+    for (name, term), info in reader._terms.items_from(fieldname, start):
+        if name != fieldname or not term.startswith(start):
+            return
+        yield _postings_of(reader, info, with_positions)
+
+
+def _postings_of(reader: SegmentReader, info: W3TermInfo, with_positions: bool) -> Postings:
+    """The posting list a term's info points to (its blocks, or the postings inlined in it)."""
     if not info.is_inlined():
         offset, length = info.extent()
         # W3TermInfo.from_bytes leaves the extent length as a 1-tuple.

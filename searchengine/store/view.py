@@ -43,7 +43,7 @@ from searchengine.store.schema import (
     NO_DATE,
     PostState,
 )
-from searchengine.store.segments import Postings, column_array, read_postings
+from searchengine.store.segments import Postings, column_array, read_postings, read_prefix
 from searchengine.versioned_cache import VersionedCache
 
 __all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "LONG_POSTINGS"]
@@ -198,6 +198,20 @@ class IndexView:
             lambda found: len(found.ids) >= LONG_POSTINGS,
         )
 
+    def prefix_postings(self, fieldname: str, prefix: str, positions: bool = False) -> list[Postings]:
+        """The posting lists of every term of ``fieldname`` starting with ``prefix``, with global document numbers.
+
+        One list per term and segment, read in one ordered walk of each
+        segment's term table (see :func:`read_prefix`).
+        """
+        found = []
+        for leaf, offset in self.leaves:
+            for postings in read_prefix(leaf, fieldname, prefix, positions):
+                if len(postings.ids):
+                    postings.ids = postings.ids + offset
+                    found.append(postings)
+        return found
+
     def _read_postings(self, fieldname: str, term: str, positions: bool) -> Postings:
         parts = []
         for leaf, offset in self.leaves:
@@ -226,9 +240,6 @@ class IndexView:
         """Every term of ``fieldname``, in order (for vocabularies over the index, such as sounds)."""
         for term in self.reader.lexicon(fieldname):
             yield term.decode("utf-8") if isinstance(term, bytes) else term
-
-    def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
-        return list(self.reader.expand_prefix(fieldname, prefix))
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.reader.stored_fields(docnum)
