@@ -58,9 +58,6 @@ ROUNDUP_ITEMS = 5
 #: times more posts than the form typed.
 DOMINANT = 10
 _COLUMN = {name: index for index, name in enumerate(FEATURES)}
-#: The features that read every occurrence of the terms, computed only for
-#: the matches that can reach the page asked for.
-COSTLY = ("proximity", "title_near", "title_start")
 #: Matches scored in the first batch of a pruned top k (at least); batches double.
 _FIRST_BATCH = 256
 
@@ -296,8 +293,9 @@ def _fill(
     """Compute each feature of :data:`FEATURES` for the matches ``docs`` (``at[g]``: where they stand in group g's).
 
     ``column[_COLUMN[name]]`` receives one feature for every match. With
-    ``highest``, the features that read every occurrence (:data:`COSTLY`)
-    are not computed: ``highest`` receives the most each can be instead.
+    ``highest``, the features that read every occurrence of the terms
+    (proximity, title_near, title_start) are not computed: ``highest``
+    receives the most each can be instead.
     """
     pairs = list(zip(groups, at, strict=True))
     column[_COLUMN["exact"]] = sum(g.merged.exact_scores[i] for g, i in pairs)
@@ -461,11 +459,11 @@ class _Ordering:
     first, then score.
 
     Exact scores are computed only for the matches that can reach the part
-    asked for (top-k pruning): every match has a score no higher than
-    ``low`` and no lower than ``high`` (:meth:`Scored.bounds`), and a match
-    whose ``high`` cannot reach the ``needed``-th best ``low`` is never
-    scored. By date, only the matches as new as the ``needed``-th newest
-    are. The order is the one that scoring every match would give.
+    asked for (top-k pruning): every match's score is at least ``low`` and
+    at most ``high`` (:meth:`Scored.bounds`), and a match whose ``high``
+    cannot reach the ``needed``-th best ``low`` is never scored. By date,
+    only the matches as new as the ``needed``-th newest are. The order is
+    the one that scoring every match would give.
     """
 
     def __init__(
