@@ -21,7 +21,7 @@ out first, for as long as the generation is searched.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache, partial
@@ -204,22 +204,20 @@ class IndexView:
         One list per term and segment, read in one ordered walk of each
         segment's term table (see :func:`read_prefix`).
         """
+        return self._from_segments(lambda leaf: read_prefix(leaf, fieldname, prefix, positions))
+
+    def _read_postings(self, fieldname: str, term: str, positions: bool) -> Postings:
+        return Postings.concat(self._from_segments(lambda leaf: [read_postings(leaf, fieldname, term, positions)]))
+
+    def _from_segments(self, read: Callable[[Any], Iterable[Postings]]) -> list[Postings]:
+        """The non-empty posting lists ``read(segment)`` gives, segment by segment, with global document numbers."""
         found = []
         for leaf, offset in self.leaves:
-            for postings in read_prefix(leaf, fieldname, prefix, positions):
+            for postings in read(leaf):
                 if len(postings.ids):
                     postings.ids = postings.ids + offset
                     found.append(postings)
         return found
-
-    def _read_postings(self, fieldname: str, term: str, positions: bool) -> Postings:
-        parts = []
-        for leaf, offset in self.leaves:
-            found = read_postings(leaf, fieldname, term, positions)
-            if len(found.ids):
-                found.ids = found.ids + offset
-                parts.append(found)
-        return Postings.concat(parts)
 
     def kept(self, key: Hashable, compute: Callable[[], T], worth: Callable[[T], bool]) -> T:
         """``compute()``, kept for the next call with ``key`` when ``worth`` says it is worth keeping.
