@@ -35,6 +35,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,18 +345,21 @@ def _run_in_workers(
     context = multiprocessing.get_context("fork")
     job_queue: Any = context.Queue()
     result_queue: Any = context.Queue()
-    for batch in _batches(jobs):
-        job_queue.put(batch)
-    for _ in range(workers):
-        job_queue.put(None)
     args = (job_queue, result_queue, work, os.getpid())
-    processes = [context.Process(target=_worker, args=args, daemon=True) for _ in range(workers)]
-    for process in processes:
-        process.start()
+    processes: list[Any] = []
     outcomes: list[_Outcome] = []
     segments: list[Any] = []
     finished = 0
     try:
+        with _ctrl_c_held():
+            for batch in _batches(jobs):
+                job_queue.put(batch)
+            for _ in range(workers):
+                job_queue.put(None)
+            for _ in range(workers):
+                process = context.Process(target=_worker, args=args, daemon=True)
+                process.start()
+                processes.append(process)
         while finished < workers:
             try:
                 kind, payload = result_queue.get(timeout=1.0)
@@ -383,6 +387,24 @@ def _run_in_workers(
         for process in processes:
             process.join(timeout=5)
     return outcomes, segments
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C while the queues' threads and the workers start; it arrives just after.
+
+    A Ctrl-C during ``fork`` ran the handler inside an at-fork hook, where Python
+    ignores the KeyboardInterrupt: the build went on and ended as if never
+    interrupted. A worker forked before its own ``SIG_IGN`` could also die of it
+    with a traceback. Held, the signal reaches the parent in its own code; the
+    queues' feeder threads keep it blocked for good, as they started with it so,
+    and each worker drops it (see ``_worker``).
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _abandon(processes: list[Any], *queues: Any) -> None:
@@ -418,6 +440,7 @@ def _worker(job_queue: Any, result_queue: Any, work: _Work, parent_pid: int) -> 
     parent (a build killed with ``kill -9`` leaves no orphan writing files).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending Ctrl-C is dropped
     _die_with_parent(parent_pid)
     try:
         analyzer = analyzer_for(work.settings)

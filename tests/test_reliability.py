@@ -96,6 +96,26 @@ def test_ctrl_c_twice_stops_the_build_with_one_line(sample_posts: Path, tmp_path
         SearchEngine(index)
 
 
+def test_ctrl_c_while_workers_start_stops_the_build(sample_posts: Path, tmp_path: Path) -> None:
+    """A Ctrl-C during ``fork`` was swallowed by an at-fork hook: the build went on and exited 0.
+
+    Sent as the first worker appears, it hit that window four times in five.
+    """
+    tree = _many_posts(sample_posts, tmp_path / "posts", 10)
+    for attempt in range(3):
+        index = tmp_path / f"index{attempt}"
+        build = _cli("index", tree, "--index", index, "--quiet", "--workers", "2", cwd=tmp_path)
+        deadline = time.monotonic() + 60
+        while not children(build.pid) and build.poll() is None:  # no sleep: the window is short
+            assert time.monotonic() < deadline, "no worker started"
+        os.killpg(build.pid, signal.SIGINT)
+        _, stderr = build.communicate(timeout=30)
+        assert build.returncode == 130, stderr
+        _one_line_error(stderr)
+        with pytest.raises(IndexMissingError):
+            SearchEngine(index)
+
+
 def test_ctrl_c_while_a_command_starts_is_one_line(sample_posts: Path, tmp_path: Path) -> None:
     """Before the build's own handling (while modules load), Ctrl-C still ends in one line."""
     build = _cli("index", sample_posts, "--index", tmp_path / "index", "--quiet", cwd=tmp_path)
