@@ -111,6 +111,7 @@ __all__ = [
     "holds_posts",
     "load_post",
     "parse_post",
+    "post_change",
     "read_post_bytes",
     "walk_posts",
 ]
@@ -264,6 +265,7 @@ def walk_posts(
     *,
     on_error: Callable[[DocumentError], None] | None = None,
     follow_outside: bool = False,
+    on_link: Callable[[Path], None] | None = None,
 ) -> Iterator[Path]:
     """Yield the post files under ``root`` in sorted order (by name, folder by folder).
 
@@ -281,6 +283,7 @@ def walk_posts(
     it may not, and such a link (to a file or a folder) is reported and
     skipped: whoever can write a link into the posts folder must not be able
     to publish ``/etc/passwd``. Links that stay inside ``root`` always work.
+    ``on_link`` hears each symlink the walk follows (see :func:`post_change`).
 
     :raises DocumentError: ``root`` itself is missing or not a folder.
     """
@@ -294,7 +297,48 @@ def walk_posts(
     if not stat.S_ISDIR(info.st_mode):
         raise DocumentError(_printable(root), "not a folder")
     inside = None if follow_outside else os.path.realpath(root)
-    yield from _Walk(report, inside).posts(root, (info.st_dev, info.st_ino))
+    yield from _Walk(report, inside, on_link or _ignore).posts(root, (info.st_dev, info.st_ino))
+
+
+def post_change(root: Path, path: Path | str) -> str:
+    """What a changed ``path`` under ``root`` holds now, by :func:`walk_posts`' rules, without a walk.
+
+    ``"post"``: a regular file the walk would yield. ``"none"``: nothing the
+    walk would yield (the file is gone, hidden, or a ``.txt`` without front
+    matter), so a post indexed under its name is to be removed. ``"walk"``:
+    only a walk can tell (a folder, a symlink on the way, a path outside
+    ``root``, a name without a post's suffix, a FIFO...).
+
+    A walk yields a post once, under the first name it meets it by; a file
+    reached through a symlink as well is therefore only told right by a walk
+    of a tree without links (see ``on_link``).
+    """
+    relative = os.path.relpath(path, root)
+    parts = relative.split(os.sep)
+    if relative == os.curdir or parts[0] == os.pardir:
+        return "walk"
+    if any(part.startswith(".") for part in parts):
+        return "none"
+    suffix = os.path.splitext(parts[-1])[1].lower()
+    if suffix not in POST_SUFFIXES:
+        return "walk"
+    where = str(root)
+    try:
+        for folder in parts[:-1]:
+            where = os.path.join(where, folder)
+            if not stat.S_ISDIR(os.lstat(where).st_mode):
+                return "walk"  # a link (or a file) where a folder should be
+        where = os.path.join(where, parts[-1])
+        info = os.lstat(where)
+        if not stat.S_ISREG(info.st_mode):
+            return "walk"
+        if suffix == ".txt" and not _opens_with_front_matter(Path(where)):
+            return "none"
+    except FileNotFoundError:
+        return "none"
+    except OSError:
+        return "walk"
+    return "post"
 
 
 def holds_posts(folder: Path | str) -> bool:
@@ -750,16 +794,19 @@ _FolderKey = tuple[int, int]  # (st_dev, st_ino): the same folder reached by two
 _Frame = tuple[Path, _FolderKey, Iterator[os.DirEntry[str]]]  # a folder and its entries left
 
 
-def _ignore(error: DocumentError) -> None:
-    """The default ``on_error``: the caller asked not to hear about bad entries."""
+def _ignore(_: object) -> None:
+    """The default ``on_error`` and ``on_link``: the caller asked not to hear."""
 
 
 class _Walk:
     """A depth-first walk with an explicit stack, so depth never hits the recursion limit."""
 
-    def __init__(self, report: Callable[[DocumentError], None], inside: str | None) -> None:
+    def __init__(
+        self, report: Callable[[DocumentError], None], inside: str | None, on_link: Callable[[Path], None]
+    ) -> None:
         self.report = report
         self.inside = inside  # the real path symlinks must stay in; None: anywhere
+        self.on_link = on_link
         self.walked: dict[_FolderKey, Path] = {}  # each folder walked -> its first path
         self.open: set[_FolderKey] = set()  # folders whose walk is in progress
 
@@ -813,12 +860,14 @@ class _Walk:
 
     def _check_link(self, entry: os.DirEntry[str], path: Path) -> None:
         """Refuse a symlink that leads outside the posts folder, unless ``follow_outside``."""
-        if self.inside is None or not entry.is_symlink():
+        if not entry.is_symlink():
             return
-        target = os.path.realpath(entry.path)
-        if os.path.commonpath((target, self.inside)) != self.inside:
-            reason = "links outside the posts folder; set follow_outside to allow"
-            raise DocumentError(_printable(path), reason)
+        if self.inside is not None:
+            target = os.path.realpath(entry.path)
+            if os.path.commonpath((target, self.inside)) != self.inside:
+                reason = "links outside the posts folder; set follow_outside to allow"
+                raise DocumentError(_printable(path), reason)
+        self.on_link(path)
 
     def _open(self, folder: Path, key: _FolderKey) -> _Frame:
         """Start walking ``folder``: its visible entries sorted by name."""

@@ -92,6 +92,7 @@ class BuildReport:
     documents: int = 0
     seconds: float = 0.0
     committed: bool = False
+    links: int | None = None  # symlinks the walk followed (None: no walk); see watch's named updates
 
     @property
     def status(self) -> str:
@@ -141,10 +142,16 @@ def build_index(
     index_dir: Path | str,
     options: BuildOptions = BuildOptions(),
     progress: Callable[[int, int], None] | None = None,
+    changed: Iterable[Path | str] | None = None,
 ) -> BuildReport:
     """Bring the index at ``index_dir`` up to date with the posts under ``posts_dir``.
 
-    ``progress(done, total)`` is called as posts are processed. Returns the
+    ``progress(done, total)`` is called as posts are processed. ``changed``
+    names the only paths that changed since the last update (as a watch of
+    the folder knows them): then only those are looked at, not the whole
+    tree, unless one of them is a folder, a symlink or something else only a
+    walk can tell (see :func:`documents.post_change`); the report's ``posts``
+    counts the named posts. Returns the
     report; raises :class:`SearchEngineError` only when nothing could be
     committed (missing folder, lock held, incompatible index, a crash), and
     :class:`ParameterError` before writing anything when ``index_dir`` is
@@ -162,7 +169,8 @@ def build_index(
     jobs: list[_Job] = []
     try:
         with folder.writer(settings, rebuild=options.rebuild, lock_timeout=options.lock_timeout) as writer:
-            jobs = _plan(posts_root, writer, report, options.follow_outside)
+            planned = _plan_changes(posts_root, changed, writer, report) if changed is not None else None
+            jobs = planned if planned is not None else _plan(posts_root, writer, report, options.follow_outside)
             work = _Work(str(folder.path), settings, posts_root, options)
             outcomes, segments = _run_jobs(jobs, work, progress)
             for outcome in outcomes:
@@ -225,30 +233,70 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
     def report_error(error: DocumentError) -> None:
         report.failed.append(str(error))
 
+    def count_link(_: Path) -> None:
+        report.links = (report.links or 0) + 1
+
     # Strings, not pathlib, for each post: an update of an unchanged million
     # posts is this loop, and pathlib's operations cost more than the stat.
     prefix = len(os.path.join(str(root), ""))  # the root and one separator
-    for path in documents.walk_posts(root, on_error=report_error, follow_outside=follow_outside):
+    report.links = 0
+    walk = documents.walk_posts(root, on_error=report_error, follow_outside=follow_outside, on_link=count_link)
+    for path in walk:
         where = str(path)
         post_id = where[prefix:].replace(os.sep, "/")
         seen.add(post_id)
         report.posts += 1
         known = writer.posts.get(post_id)
-        if known is not None:
-            try:
-                stat = os.stat(where)
-            except OSError:
-                stat = None
-            state = known[1]
-            if stat is not None and (stat.st_mtime_ns, stat.st_size) == (state.mtime_ns, state.size):
-                report.unchanged += 1
-                continue
+        if known is not None and _unchanged(where, known[1]):
+            report.unchanged += 1
+            continue
         jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
     for post_id, (docnum, _) in writer.posts.items():
         if post_id not in seen:
             writer.delete(docnum)
             report.removed += 1
     return jobs
+
+
+def _plan_changes(
+    root: Path, changed: Iterable[Path | str], writer: IndexWriter, report: BuildReport
+) -> list[_Job] | None:
+    """Plan an update of the named paths alone; None when one of them needs a walk of the tree.
+
+    Each post is found in the index by its path (:meth:`IndexWriter.known`),
+    so the cost follows the changes, not the size of the archive.
+    """
+    named: dict[str, tuple[str, str]] = {}
+    for path in changed:
+        where = os.path.abspath(path)
+        kind = documents.post_change(root, where)
+        if kind == "walk":
+            return None
+        named[os.path.relpath(where, root).replace(os.sep, "/")] = (where, kind)
+    writer.look_up(named)
+    jobs: list[_Job] = []
+    for post_id, (where, kind) in sorted(named.items()):
+        known = writer.known(post_id)
+        if kind == "none":
+            if known is not None:
+                writer.delete(known[0])
+                report.removed += 1
+            continue
+        report.posts += 1
+        if known is not None and _unchanged(where, known[1]):
+            report.unchanged += 1
+            continue
+        jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
+    return jobs
+
+
+def _unchanged(where: str, state: PostState) -> bool:
+    """Whether the file at ``where`` still has the modification time and size ``state`` recorded."""
+    try:
+        stat = os.stat(where)
+    except OSError:
+        return False
+    return (stat.st_mtime_ns, stat.st_size) == (state.mtime_ns, state.size)
 
 
 def _tally(report: BuildReport, outcome: _Outcome, writer: IndexWriter) -> None:
@@ -259,7 +307,9 @@ def _tally(report: BuildReport, outcome: _Outcome, writer: IndexWriter) -> None:
         report.unchanged += 1
     elif outcome.kind == "updated":
         report.updated += 1
-        writer.delete(writer.posts[outcome.post_id][0])
+        known = writer.known(outcome.post_id)
+        assert known is not None  # an update is of an indexed post
+        writer.delete(known[0])
     else:
         report.added += 1
 

@@ -5,6 +5,13 @@ and runs the ordinary incremental :func:`~searchengine.indexer.build_index`
 after each change, so that readers find a new post within about a second.
 How it keeps its promises:
 
+* **An update costs what changed, not the archive.** The first update walks
+  the whole folder; later ones look only at the paths that changed, each
+  found in the index by its path. The whole folder is walked again after a
+  failed update, when a changed path is a folder or a symlink (a folder of
+  posts moved in or away), and as long as the last walk met a symlink: a
+  post reached through a link is only told right by a walk.
+
 * **Bursts make one update.** An update starts once the folder has been
   quiet for ``quiet_ms`` (``hexo generate`` writing hundreds of files is
   one burst), or ``max_wait_ms`` after the first change if changes never
@@ -135,6 +142,8 @@ class _Watch:
         """Watch, and update after each burst of changes; the first update at the first turn."""
         # Since when changes have waited for an update (None: none waits); -inf: the first update is due at once.
         changes_seen: float | None = -float("inf")
+        changed: set[str] = set()  # the paths about posts changed since the last update
+        named = False  # whether an update may look at those paths alone (see the module's docstring)
         events = watchfiles.watch(
             self.root,
             watch_filter=None,  # filtered here: changes that are not about posts still show the folder is busy
@@ -148,41 +157,54 @@ class _Watch:
         with closing(events):  # stops watchfiles' thread even when an exception leaves the loop
             for changes in events:
                 now = time.monotonic()
-                if changes_seen is None and self._about_posts(changes):
+                about_posts = self._about_posts(changes)
+                changed.update(about_posts)
+                if changes_seen is None and about_posts:
                     changes_seen = now
                 quiet = not changes
                 if changes_seen is not None and (quiet or now - changes_seen >= max_wait_ms / 1000):
                     changes_seen = None
-                    self._update(quiet_ms / 1000)
+                    report = self._update(quiet_ms / 1000, changed if named else None)
+                    changed = set()
+                    if report is None:
+                        named = False
+                    elif report.links is not None:  # the update walked the folder
+                        named = report.links == 0
 
-    def _about_posts(self, changes: Iterable[tuple[watchfiles.Change, str]]) -> bool:
-        """Whether any of ``changes`` can concern a post, by the rule the indexer walks the folder with."""
+    def _about_posts(self, changes: Iterable[tuple[watchfiles.Change, str]]) -> set[str]:
+        """Those of ``changes``' paths that can concern a post, by the rule the indexer walks the folder with."""
+        found = set()
         for change, path in changes:
             try:
                 parts = Path(path).relative_to(self.root).parts
             except ValueError:
                 continue
             if not parts:
-                return True  # the posts folder itself
+                found.add(path)  # the posts folder itself
+                continue
             if any(part.startswith(".") for part in parts):
                 continue  # hidden: the indexer skips it (editors' swap files are hidden too)
             suffix = os.path.splitext(path)[1].lower()
             if suffix in POST_SUFFIXES:
-                return True
-            if change == watchfiles.Change.deleted and not suffix:
-                return True  # maybe a folder of posts moved away (what a vanished path was is unknown)
-            if change == watchfiles.Change.added and os.path.isdir(path) and holds_posts(path):
-                return True  # a folder of posts moved in (inotify names the folder, not what it holds)
-        return False
+                found.add(path)
+            elif change == watchfiles.Change.deleted and not suffix:
+                found.add(path)  # maybe a folder of posts moved away (what a vanished path was is unknown)
+            elif change == watchfiles.Change.added and os.path.isdir(path) and holds_posts(path):
+                found.add(path)  # a folder of posts moved in (inotify names the folder, not what it holds)
+        return found
 
-    def _update(self, pause: float) -> None:
-        """Bring the index up to date: one build, retried while another build holds the lock."""
+    def _update(self, pause: float, changed: set[str] | None) -> BuildReport | None:
+        """Bring the index up to date: one build, retried while another build holds the lock.
+
+        ``changed``: the paths to look at, None to walk the whole folder.
+        Returns the build's report, None when it failed (or the watch stopped).
+        """
         told_locked = False
         while not self.stop.is_set():
             if self._identity() != self.identity:
                 raise SearchEngineError(f"posts folder {self.root}: removed or replaced while watched")
             try:
-                report = build_index(self.root, self.index_dir, self.options, progress=self.progress)
+                report = build_index(self.root, self.index_dir, self.options, progress=self.progress, changed=changed)
             except IndexLockedError:
                 if not told_locked:
                     told_locked = True
@@ -196,9 +218,10 @@ class _Watch:
                 continue
             except SearchEngineError as error:
                 self.on_error(error)
-                return
+                return None
             self.on_update(report)
-            return
+            return report
+        return None
 
     def _identity(self) -> tuple[int, int] | None:
         """The posts folder's (device, inode), None when it is gone: a folder put in its place differs."""

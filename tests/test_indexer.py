@@ -77,6 +77,65 @@ def test_edits_deletions_and_additions_are_reflected(posts: Path, tmp_path: Path
     assert SearchEngine(index).stats().documents == 35
 
 
+def _contents(index: Path) -> dict[str, tuple[str, str, str | None]]:
+    """Every indexed post: its path, title, text and date."""
+    engine = SearchEngine(index)
+    posts = {path: engine.get(path) for path in engine.paths()}
+    return {path: (post.title, post.body, post.date) for path, post in posts.items() if post is not None}
+
+
+def test_an_update_of_the_paths_that_changed_equals_a_walk(posts: Path, tmp_path: Path) -> None:
+    """What a watch does after its first update: it looks at the changed paths alone, and must
+    end where a walk of the whole tree ends."""
+    index = tmp_path / "index"
+    assert build_index(posts, index).links == 0  # a walk counts the symlinks it follows
+    edited, gone, renamed = posts / SEED, posts / "tech/2015/2015-09-10-iphone-launch-observation.md", posts / "new.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("莫斯科模式", "喀布尔模式"), encoding="utf-8")
+    gone.unlink()
+    renamed.write_text("---\ntitle: 新增的帖子\n---\n\n独一无二的测试词语扎哈罗娃。\n", encoding="utf-8")
+    note = next(path for path in sorted(posts.rglob("*.txt")) if path != edited)
+    note.write_text("no front matter any more: a note, not a post\n", encoding="utf-8")
+    hidden = posts / ".drafts/draft.md"
+    hidden.parent.mkdir()
+    hidden.write_text("---\ntitle: 草稿\n---\n\n草稿。\n", encoding="utf-8")
+    touched = posts / "econ/2015/2015-06-30-stock-market-volatility.md"
+    os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
+    changed = [edited, gone, renamed, note, hidden, touched, posts / "never-there.md"]
+
+    report = build_index(posts, index, changed=[str(path) for path in changed])
+    assert report.links is None  # no walk
+    assert (report.posts, report.added, report.updated, report.removed, report.unchanged) == (3, 1, 1, 2, 1)
+    assert report.documents == 34
+    assert _paths(index, "喀布尔模式") == {SEED} and _paths(index, "扎哈罗娃") == {"new.md"}
+    build_index(posts, tmp_path / "walked")
+    assert _contents(index) == _contents(tmp_path / "walked")
+    again = build_index(posts, index, changed=changed)
+    assert (again.added, again.updated, again.removed, again.committed) == (0, 0, 0, False)
+
+
+@pytest.mark.parametrize("what", ["folder", "root", "outside", "link on the way"])
+def test_a_changed_path_only_a_walk_can_tell_walks_the_tree(posts: Path, tmp_path: Path, what: str) -> None:
+    """A folder moved in (inotify names the folder, not its posts), the posts folder itself, a path
+    elsewhere, a post reached through a symlink: the update walks, and finds every post."""
+    index = tmp_path / "index"
+    build_index(posts, index)
+    moved = posts / "moved-in"
+    moved.mkdir()
+    (moved / "a.md").write_text("---\ntitle: 水獭\n---\n\n水獭在溪流中捕鱼。\n", encoding="utf-8")
+    (posts / "linked").symlink_to(moved, target_is_directory=True)
+    name = {
+        "folder": moved,
+        "root": posts,
+        "outside": tmp_path / "elsewhere.md",
+        "link on the way": posts / "linked/a.md",
+    }[what]
+    report = build_index(posts, index, changed=[name])
+    assert report.links == 1  # it walked
+    assert _paths(index, "水獭") == {"linked/a.md"}  # the walk meets the folder first through its link
+    build_index(posts, tmp_path / "walked")
+    assert _contents(index) == _contents(tmp_path / "walked")
+
+
 def test_bad_posts_are_listed_and_the_rest_indexed(posts: Path, tmp_path: Path) -> None:
     (posts / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
     (posts / "empty.md").write_bytes(b"")

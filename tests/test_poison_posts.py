@@ -40,7 +40,7 @@ def post(front_matter: str, body: str = "正文。") -> str:
     return f"---\n{front_matter}\n---\n\n{body}\n"
 
 
-def walk(root: Path, **options: bool) -> tuple[list[str], list[str]]:
+def walk(root: Path, follow_outside: bool = False) -> tuple[list[str], list[str]]:
     """Posts (relative paths) and error messages (root shown as ROOT) of a walk.
 
     The walk runs in a thread, so that a walk that opens a FIFO (and would
@@ -52,7 +52,7 @@ def walk(root: Path, **options: bool) -> tuple[list[str], list[str]]:
 
     def run() -> None:
         try:
-            posts.extend(walk_posts(root, on_error=errors.append, **options))
+            posts.extend(walk_posts(root, on_error=errors.append, follow_outside=follow_outside))
         except BaseException as err:  # re-raised below, in the test's own thread
             failures.append(err)
 

@@ -126,6 +126,32 @@ def test_a_saved_post_is_found_then_renamed_then_deleted(posts: Path, tmp_path: 
         assert [(r.added, r.updated, r.removed) for r in watch.reports[1:]] == [(1, 0, 0), (1, 0, 1), (0, 0, 1)]
 
 
+def test_after_the_first_walk_an_update_looks_at_the_changed_paths_alone(posts: Path, tmp_path: Path) -> None:
+    folder = posts / STARTING_POSTS[0].parent  # a folder that exists: a new one would be walked
+    with watching(posts, tmp_path / "index") as watch:
+        engine = SearchEngine(tmp_path / "index")
+        assert watch.reports[0].links == 0  # the first update walked the tree
+        save(folder / "beaver.md", post("海狸鼠的新家", "海狸鼠在河边安了家。"))
+        wanted = {(folder / "beaver.md").relative_to(posts).as_posix()}
+        wait_until(lambda: watch.found(engine, "海狸鼠") == wanted, FOUND_WITHIN, "the saved post")
+        (folder / "beaver.md").unlink()
+        wait_until(lambda: watch.found(engine, "海狸鼠") == set(), FOUND_WITHIN, "the deleted post to go")
+    assert [(r.added, r.removed, r.links) for r in watch.reports[1:]] == [(1, 0, None), (0, 1, None)]
+
+
+def test_a_tree_with_a_symlink_is_walked_at_every_update(posts: Path, tmp_path: Path) -> None:
+    """A post is indexed under each name a link gives it, but inotify names only the file saved."""
+    target = posts / STARTING_POSTS[0]
+    (posts / "alias.md").symlink_to(target)
+    with watching(posts, tmp_path / "index") as watch:
+        engine = SearchEngine(tmp_path / "index")
+        assert watch.reports[0].links == 1
+        save(target, post("海狸鼠的新家", "海狸鼠在河边安了家。"))
+        wanted = {"alias.md", STARTING_POSTS[0].as_posix()}
+        wait_until(lambda: watch.found(engine, "海狸鼠") == wanted, FOUND_WITHIN, "the saved post, by both names")
+    assert all(report.links == 1 for report in watch.reports)
+
+
 def test_a_folder_of_posts_moved_in_and_out_is_followed(posts: Path, tmp_path: Path) -> None:
     """inotify names only the folder moved, not the posts it holds."""
     outside = tmp_path / "outside"

@@ -30,15 +30,17 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
+from whoosh.reading import TermNotFound
 from whoosh.writing import CLEAR, MERGE_SMALL, SegmentWriter
 
 from searchengine.analysis import AnalysisSettings
@@ -52,7 +54,7 @@ from searchengine.errors import (
     SearchEngineError,
 )
 from searchengine.store import mapped  # noqa: F401  (whoosh reads segment files in place)
-from searchengine.store.fields import STATE
+from searchengine.store.fields import PATH, STATE
 from searchengine.store.manifest import FORMAT, Manifest, digest, read_manifest, verify_files, write_manifest
 from searchengine.store.schema import PostState, build_schema, schema_signature
 from searchengine.store.segments import SearchCodec, SegmentBuilder
@@ -347,7 +349,8 @@ class IndexWriter:
     Made by :meth:`IndexFolder.writer`. ``previous`` holds the checksums of
     the committed generation's files, None for a rebuild (which keeps none of
     them). ``posts`` maps each indexed post id to its document number and
-    recorded state (empty for a rebuild).
+    recorded state (empty for a rebuild), read whole on first use; :meth:`known`
+    looks one up without reading them all.
     """
 
     def __init__(
@@ -361,12 +364,35 @@ class IndexWriter:
         self.settings = settings
         self.rebuild = previous is None
         self._previous = previous or {}
-        self.posts = {} if self.rebuild else _indexed_posts(ix)
         self.documents = ix.doc_count()
         self.committed = False
         self._ix = ix
         self._segments: list[Any] = []
         self._deletions: set[int] = set()
+        self._found: dict[str, tuple[int, PostState] | None] = {}
+
+    @cached_property
+    def posts(self) -> dict[str, tuple[int, PostState]]:
+        return {} if self.rebuild else _indexed_posts(self._ix)
+
+    def known(self, post_id: str) -> tuple[int, PostState] | None:
+        """One post's document number and recorded state, None if it is not indexed.
+
+        Before :attr:`posts` is read, the post is found by its path's posting
+        list (see :meth:`look_up`): an update of a few named posts then costs
+        the same in an index of any size.
+        """
+        if self.rebuild or "posts" in self.__dict__:
+            return self.posts.get(post_id)
+        if post_id not in self._found:
+            self.look_up([post_id])
+        return self._found[post_id]
+
+    def look_up(self, post_ids: Iterable[str]) -> None:
+        """Find these posts in the index in one pass, for :meth:`known` to answer."""
+        wanted = [post_id for post_id in post_ids if post_id not in self._found]
+        if wanted and not self.rebuild:
+            self._found.update(_indexed_posts_named(self._ix, wanted))
 
     def add_segments(self, segments: list[Any]) -> None:
         self._segments.extend(segments)
@@ -435,6 +461,21 @@ def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, PostState]]:
                     state = PostState.decode(raw)
                     posts[state.path] = (docnum + offset, state)
     return posts
+
+
+def _indexed_posts_named(ix: FileIndex, post_ids: list[str]) -> dict[str, tuple[int, PostState] | None]:
+    """The document number and recorded state of each named post, None for one not indexed."""
+    found: dict[str, tuple[int, PostState] | None] = dict.fromkeys(post_ids)
+    with ix.reader() as reader:
+        column = reader.column_reader(STATE)
+        for post_id in post_ids:
+            try:
+                live = list(reader.postings(PATH, post_id).all_ids())  # deleted documents are skipped
+            except TermNotFound:
+                continue
+            if live:
+                found[post_id] = (live[0], PostState.decode(column[live[0]]))
+    return found
 
 
 @dataclass
