@@ -113,6 +113,7 @@ __all__ = [
     "parse_post",
     "post_change",
     "read_post_bytes",
+    "walk_post_paths",
     "walk_posts",
 ]
 
@@ -265,9 +266,11 @@ def walk_posts(
     *,
     on_error: Callable[[DocumentError], None] | None = None,
     follow_outside: bool = False,
-    on_link: Callable[[Path], None] | None = None,
+    on_link: Callable[[str], None] | None = None,
 ) -> Iterator[Path]:
     """Yield the post files under ``root`` in sorted order (by name, folder by folder).
+
+    :func:`walk_post_paths` yields the same as strings.
 
     Posts are ``.md`` and ``.markdown`` files, and ``.txt`` files that open
     with front matter (other ``.txt`` files are notes, skipped silently).
@@ -287,6 +290,21 @@ def walk_posts(
 
     :raises DocumentError: ``root`` itself is missing or not a folder.
     """
+    return map(Path, walk_post_paths(root, on_error=on_error, follow_outside=follow_outside, on_link=on_link))
+
+
+def walk_post_paths(
+    root: Path,
+    *,
+    on_error: Callable[[DocumentError], None] | None = None,
+    follow_outside: bool = False,
+    on_link: Callable[[str], None] | None = None,
+) -> Iterator[str]:
+    """:func:`walk_posts` with paths as strings, as ``os.scandir`` gives them.
+
+    An update of an unchanged million posts is mostly this walk, and making
+    a ``Path`` of each post costs more than its system calls.
+    """
     report = on_error or _ignore
     root = Path(root)
     try:
@@ -297,7 +315,7 @@ def walk_posts(
     if not stat.S_ISDIR(info.st_mode):
         raise DocumentError(_printable(root), "not a folder")
     inside = None if follow_outside else os.path.realpath(root)
-    yield from _Walk(report, inside, on_link or _ignore).posts(root, (info.st_dev, info.st_ino))
+    yield from _Walk(report, inside, on_link or _ignore).posts(str(root), (info.st_dev, info.st_ino))
 
 
 def post_change(root: Path, path: Path | str) -> str:
@@ -332,7 +350,7 @@ def post_change(root: Path, path: Path | str) -> str:
         info = os.lstat(where)
         if not stat.S_ISREG(info.st_mode):
             return "walk"
-        if suffix == ".txt" and not _opens_with_front_matter(Path(where)):
+        if suffix == ".txt" and not _opens_with_front_matter(where):
             return "none"
     except FileNotFoundError:
         return "none"
@@ -791,7 +809,7 @@ def _quoted(value: object) -> str:
 # --- walking ------------------------------------------------------------------
 
 _FolderKey = tuple[int, int]  # (st_dev, st_ino): the same folder reached by two paths
-_Frame = tuple[Path, _FolderKey, Iterator[os.DirEntry[str]]]  # a folder and its entries left
+_Frame = tuple[str, _FolderKey, Iterator[os.DirEntry[str]]]  # a folder and its entries left
 
 
 def _ignore(_: object) -> None:
@@ -802,16 +820,21 @@ class _Walk:
     """A depth-first walk with an explicit stack, so depth never hits the recursion limit."""
 
     def __init__(
-        self, report: Callable[[DocumentError], None], inside: str | None, on_link: Callable[[Path], None]
+        self, report: Callable[[DocumentError], None], inside: str | None, on_link: Callable[[str], None]
     ) -> None:
         self.report = report
         self.inside = inside  # the real path symlinks must stay in; None: anywhere
         self.on_link = on_link
-        self.walked: dict[_FolderKey, Path] = {}  # each folder walked -> its first path
+        self.walked: dict[_FolderKey, str] = {}  # each folder walked -> its first path
         self.open: set[_FolderKey] = set()  # folders whose walk is in progress
 
-    def posts(self, root: Path, key: _FolderKey) -> Iterator[Path]:
-        """Yield the posts under ``root``, whose (device, inode) is ``key``."""
+    def posts(self, root: str, key: _FolderKey) -> Iterator[str]:
+        """Yield the posts under ``root``, whose (device, inode) is ``key``.
+
+        Paths are strings, from ``os.scandir``: an update of an unchanged
+        million posts is mostly this walk, and pathlib's joins cost more than
+        the system calls.
+        """
         frames = [self._open(root, key)]
         while frames:
             folder, folder_key, entries = frames[-1]
@@ -820,7 +843,7 @@ class _Walk:
                 frames.pop()
                 self.open.discard(folder_key)
                 continue
-            path = folder / entry.name
+            path = entry.path
             try:
                 is_post = self._visit(entry, path, frames)
             except OSError as err:
@@ -832,7 +855,7 @@ class _Walk:
             if is_post:
                 yield path
 
-    def _visit(self, entry: os.DirEntry[str], path: Path, frames: list[_Frame]) -> bool:
+    def _visit(self, entry: os.DirEntry[str], path: str, frames: list[_Frame]) -> bool:
         """Whether ``entry`` is a post; a new folder is pushed on ``frames`` instead.
 
         A file is opened (to look for front matter in a ``.txt``) only once
@@ -849,7 +872,8 @@ class _Walk:
         if not entry.is_file():
             os.stat(entry.path)  # raises for a loop or a broken link
             raise DocumentError(_printable(path), "not a regular file")
-        suffix = os.path.splitext(entry.name)[1].lower()
+        name = entry.name
+        suffix = name[name.rfind(".") :].lower()  # names starting with a dot never get here
         if suffix not in POST_SUFFIXES:
             return False
         self._check_link(entry, path)
@@ -858,7 +882,7 @@ class _Walk:
         _check_name(entry.name, path, "file")
         return True
 
-    def _check_link(self, entry: os.DirEntry[str], path: Path) -> None:
+    def _check_link(self, entry: os.DirEntry[str], path: str) -> None:
         """Refuse a symlink that leads outside the posts folder, unless ``follow_outside``."""
         if not entry.is_symlink():
             return
@@ -869,7 +893,7 @@ class _Walk:
                 raise DocumentError(_printable(path), reason)
         self.on_link(path)
 
-    def _open(self, folder: Path, key: _FolderKey) -> _Frame:
+    def _open(self, folder: str, key: _FolderKey) -> _Frame:
         """Start walking ``folder``: its visible entries sorted by name."""
         self.walked[key] = folder
         self.open.add(key)
@@ -883,7 +907,7 @@ class _Walk:
             entries = []
         return folder, key, iter(entries)
 
-    def _new_folder(self, entry: os.DirEntry[str], path: Path) -> _FolderKey:
+    def _new_folder(self, entry: os.DirEntry[str], path: str) -> _FolderKey:
         """The (device, inode) of a folder to walk.
 
         :raises DocumentError: the folder is open (a symlink loop) or was walked already.
@@ -898,7 +922,7 @@ class _Walk:
         return key
 
 
-def _opens_with_front_matter(path: Path) -> bool:
+def _opens_with_front_matter(path: Path | str) -> bool:
     """Whether the file, after a BOM and blank lines, starts with a ``---`` line."""
     with _open_regular(path, _printable(path)) as file:
         head = file.read(_HEAD_BYTES)

@@ -233,16 +233,15 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
     def report_error(error: DocumentError) -> None:
         report.failed.append(str(error))
 
-    def count_link(_: Path) -> None:
+    def count_link(_: str) -> None:
         report.links = (report.links or 0) + 1
 
     # Strings, not pathlib, for each post: an update of an unchanged million
     # posts is this loop, and pathlib's operations cost more than the stat.
     prefix = len(os.path.join(str(root), ""))  # the root and one separator
     report.links = 0
-    walk = documents.walk_posts(root, on_error=report_error, follow_outside=follow_outside, on_link=count_link)
-    for path in walk:
-        where = str(path)
+    walk = documents.walk_post_paths(root, on_error=report_error, follow_outside=follow_outside, on_link=count_link)
+    for where in walk:
         post_id = where[prefix:].replace(os.sep, "/")
         seen.add(post_id)
         report.posts += 1

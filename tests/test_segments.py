@@ -13,9 +13,9 @@ from whoosh.reading import IndexReader
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.documents import Document, load_post, walk_posts
 from searchengine.store import IndexFolder, SegmentSink
-from searchengine.store.fields import BODY_CHARS, BODY_WORDS
+from searchengine.store.fields import BODY_CHARS, BODY_WORDS, STATE
 from searchengine.store.schema import PostState, document_fields
-from searchengine.store.segments import read_postings
+from searchengine.store.segments import column_values, read_postings
 
 SETTINGS = AnalysisSettings.from_dict_file()
 
@@ -88,6 +88,17 @@ def test_many_blocks_and_single_postings_read_back(built: Built) -> None:
         assert path_postings.ids.tolist() == [single]
         assert len(read_postings(reader, BODY_CHARS, "不存在的词").ids) == 0
         assert reader.doc_count() == total
+
+
+def test_a_bytes_column_read_in_one_slice_equals_whoosh_reading_each_value(built: Built) -> None:
+    ix, total = built
+    with ix.reader() as reader:
+        (leaf, _), *_ = reader.leaf_readers()
+        states = column_values(leaf, STATE)
+        column = leaf.column_reader(STATE)
+        assert len(states) == total
+        assert states == [column[docnum] for docnum in range(total)]
+        assert len(set(states)) == total and all(PostState.decode(raw).size == 0 for raw in states)
 
 
 def test_whoosh_reads_our_stored_fields_and_term_tables(built: Built) -> None:

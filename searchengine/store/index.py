@@ -57,7 +57,7 @@ from searchengine.store import mapped  # noqa: F401  (whoosh reads segment files
 from searchengine.store.fields import PATH, STATE
 from searchengine.store.manifest import FORMAT, Manifest, digest, read_manifest, verify_files, write_manifest
 from searchengine.store.schema import PostState, build_schema, schema_signature
-from searchengine.store.segments import SearchCodec, SegmentBuilder
+from searchengine.store.segments import SearchCodec, SegmentBuilder, column_values
 from searchengine.store.view import IndexView
 
 __all__ = ["FORMAT", "IndexFolder", "IndexWriter", "SegmentSink"]
@@ -454,9 +454,9 @@ def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, PostState]]:
         # Segment by segment: the whole reader's per-document lookups (which
         # segment, is it deleted) cost more than decoding the states.
         for leaf, offset in reader.leaf_readers():
-            column = leaf.column_reader(STATE)
+            states = column_values(leaf, STATE)
             for docnum in leaf.all_doc_ids():
-                raw = column[docnum]
+                raw = states[docnum] if docnum < len(states) else b""
                 if raw:
                     state = PostState.decode(raw)
                     posts[state.path] = (docnum + offset, state)

@@ -58,6 +58,7 @@ __all__ = [
     "read_postings",
     "read_prefix",
     "column_array",
+    "column_values",
 ]
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -543,6 +544,21 @@ class SegmentBuilder:
             segment.create_compound_file(self.storage)
             segment.compound = True
         return segment
+
+
+def column_values(reader: SegmentReader, fieldname: str) -> list[bytes]:
+    """Every document's value of one segment's variable-width bytes column, read in one slice.
+
+    whoosh's reader looks each value up by document (two array reads and a
+    file read each): reading the recorded states of a million posts that
+    way was a quarter of an update with nothing to do.
+    """
+    column = reader.column_reader(fieldname, translate=False)
+    lengths, offsets = column._lengths, column._offsets
+    if not len(lengths):
+        return []
+    blob = column._dbfile.get(column._basepos, offsets[-1] + lengths[-1])
+    return [blob[start : start + length] for start, length in zip(offsets, lengths, strict=True)]
 
 
 def column_array(reader: SegmentReader, fieldname: str, dtype: np.dtype, default: bytes) -> np.ndarray:
