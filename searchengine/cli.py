@@ -90,6 +90,13 @@ def main() -> None:
 @_option("lock_timeout", type=float)
 @_option("follow_outside", "--follow-outside/--no-follow-outside")
 @click.option(
+    "--changed",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Look only at this path (a post saved, added or deleted; repeat for more) instead of walking POSTS_DIR: "
+    "for a hook that knows what changed. A folder, a symlink or a new index walks after all.",
+)
+@click.option(
     "--watch", is_flag=True, help="Then keep watching POSTS_DIR: update the index as posts are saved, until Ctrl-C."
 )
 def index(
@@ -104,6 +111,7 @@ def index(
     max_post_bytes: int,
     lock_timeout: float,
     follow_outside: bool,
+    changed: tuple[Path, ...],
     watch: bool,
 ) -> None:
     """Build or update the index from the posts under POSTS_DIR.
@@ -126,7 +134,7 @@ def index(
     with _progress_bar(enabled=not quiet and not as_json and sys.stderr.isatty()) as progress:
         try:
             with _interrupted_once():
-                report = build_index(posts_dir, index, options, progress=progress)
+                report = build_index(posts_dir, index, options, progress=progress, changed=changed or None)
         except SearchEngineError as error:
             raise _fail(error) from None
         except KeyboardInterrupt:

@@ -150,8 +150,8 @@ def build_index(
     names the only paths that changed since the last update (as a watch of
     the folder knows them): then only those are looked at, not the whole
     tree, unless one of them is a folder, a symlink or something else only a
-    walk can tell (see :func:`documents.post_change`); the report's ``posts``
-    counts the named posts. Returns the
+    walk can tell (see :func:`documents.post_change`), or the index is new
+    or rebuilt; the report's ``posts`` counts the named posts. Returns the
     report; raises :class:`SearchEngineError` only when nothing could be
     committed (missing folder, lock held, incompatible index, a crash), and
     :class:`ParameterError` before writing anything when ``index_dir`` is
@@ -169,7 +169,9 @@ def build_index(
     jobs: list[_Job] = []
     try:
         with folder.writer(settings, rebuild=options.rebuild, lock_timeout=options.lock_timeout) as writer:
-            planned = _plan_changes(posts_root, changed, writer, report) if changed is not None else None
+            planned = None  # a new index, or a rebuild, reads every post
+            if changed is not None and not writer.rebuild:
+                planned = _plan_changes(posts_root, changed, writer, report)
             jobs = planned if planned is not None else _plan(posts_root, writer, report, options.follow_outside)
             work = _Work(str(folder.path), settings, posts_root, options)
             outcomes, segments = _run_jobs(jobs, work, progress)

@@ -44,6 +44,22 @@ def test_index_prints_a_summary_and_json(sample_posts: Path, tmp_path: Path) -> 
     assert {"added", "updated", "removed", "failed", "seconds", "errors", "warnings"} <= set(summary)
 
 
+def test_index_changed_looks_at_the_named_posts_alone(sample_posts: Path, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    shutil.copytree(sample_posts, posts)
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", str(posts), "--index", str(tmp_path / "index"), "--quiet"]).exit_code == 0
+    (posts / "new.md").write_text("---\ntitle: 钩子\n---\n\n钩子知道改了什么：鸬鹚。\n", encoding="utf-8")
+    (posts / "bad.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")  # not named: not looked at
+    named = ["--changed", str(posts / "new.md"), "--changed", str(posts / "gone.md")]
+    result = runner.invoke(main, ["index", str(posts), "--index", str(tmp_path / "index"), *named, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["posts"], summary["added"], summary["removed"], summary["failed"]) == (1, 1, 0, 0)
+    assert summary["documents"] == 36
+    assert [hit.path for hit in SearchEngine(tmp_path / "index").search("鸬鹚").hits] == ["new.md"]
+
+
 def test_index_exit_status_tells_partial_from_failure(sample_posts: Path, tmp_path: Path) -> None:
     posts = tmp_path / "posts"
     shutil.copytree(sample_posts, posts)
