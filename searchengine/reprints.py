@@ -136,8 +136,16 @@ def similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
     The share of agreeing slots, less the slots that agree by chance.
     """
-    agree = np.count_nonzero(left == right, axis=-1) / NUM_PERM
-    return np.maximum(agree - _CHANCE, 0.0) / (1.0 - _CHANCE)
+    return _estimate(np.count_nonzero(left == right, axis=-1))
+
+
+def _estimate(agreeing: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity from the numbers of agreeing slots."""
+    return np.maximum(agreeing / NUM_PERM - _CHANCE, 0.0) / (1.0 - _CHANCE)
+
+
+#: The fewest agreeing slots of two alike sketches (``similarity >= THRESHOLD``).
+_FEWEST_AGREEING = int(np.argmax(_estimate(np.arange(NUM_PERM + 1)) >= THRESHOLD))
 
 
 def stories(signatures: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -203,8 +211,20 @@ def _gather(sketches: np.ndarray, pairs: np.ndarray, alike: np.ndarray) -> np.nd
     day's figures much like the day before's) cannot grow into one story of
     all of them, as joining every alike pair would.
     """
-    leader = np.arange(len(sketches))
-    grouped = np.zeros(len(sketches), dtype=bool)
+    leader = list(range(len(sketches)))  # lists: the loop reads them item by item
+    grouped = [False] * len(sketches)
+    # A joining row is compared with its story's leader as integers: their
+    # agreeing slots are the zero bytes of the XOR, some 20 times quicker than
+    # a numpy call on two rows (of which a million posts make millions).
+    packed: dict[int, int] = {}
+
+    def packed_row(row: int) -> int:
+        value = packed.get(row)
+        if value is None:
+            value = packed[row] = int.from_bytes(sketches[row].tobytes(), "big")
+        return value
+
+    width = sketches.shape[1]
     for first, second in pairs[np.argsort(-alike, kind="stable")].tolist():
         if grouped[first] == grouped[second]:
             if not grouped[first]:  # both alone: a new story
@@ -213,7 +233,7 @@ def _gather(sketches: np.ndarray, pairs: np.ndarray, alike: np.ndarray) -> np.nd
             continue  # both in stories already
         member, joining = (first, second) if grouped[first] else (second, first)
         head = leader[member]
-        if similarity(sketches[joining], sketches[head]) >= THRESHOLD:
+        if (packed_row(joining) ^ packed_row(head)).to_bytes(width, "big").count(0) >= _FEWEST_AGREEING:
             leader[joining] = head
             grouped[joining] = True
-    return leader
+    return np.array(leader)
