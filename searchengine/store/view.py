@@ -14,8 +14,9 @@ half the archive.
 Decoding a posting list costs in proportion to its length, and the longest
 ones (中国, 发展, a single character's hundreds of bigrams) are the ones
 searched again and again. A view keeps those decoded
-(:meth:`IndexView.kept`), at most :data:`KEPT_BYTES`, least recently used
-out first, for as long as the generation is searched.
+(:meth:`IndexView.kept`), up to a share of the index's size
+(:func:`kept_capacity`), least recently used out first, for as long as the
+generation is searched.
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ from searchengine.store.schema import (
 from searchengine.store.segments import Postings, column_array, read_postings, read_prefix
 from searchengine.versioned_cache import VersionedCache
 
-__all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "LONG_POSTINGS"]
+__all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_SHARE", "LONG_POSTINGS", "kept_capacity"]
 
-#: Bytes of decoded posting lists a view keeps (:meth:`IndexView.kept`): a
-#: common word's list over a million posts is some 10 MB.
+#: Bytes of decoded posting lists a view keeps at least (:meth:`IndexView.kept`).
 KEPT_BYTES = 128 * 2**20
+#: ... or this fraction of the index's size, if more. A common word's list
+#: over a million posts is some 10 MB, and a mix of searches there (an 8 GB
+#: index) evicted its own lists from 128 MB before it came back to them: a
+#: single character then cost its 4-6 s first search every time.
+KEPT_SHARE = 16
 #: Posting lists of at least this many documents are kept once decoded;
 #: shorter ones cost less to decode again than the room they would take.
 LONG_POSTINGS = 4_096
@@ -135,6 +140,11 @@ def _docs_of_spellings(lists: list[np.ndarray]) -> np.ndarray:
     return lists[0] if len(lists) == 1 else np.unique(np.concatenate(lists))
 
 
+def kept_capacity(index_bytes: int) -> int:
+    """Bytes of decoded posting lists a view of an index of ``index_bytes`` keeps."""
+    return max(KEPT_BYTES, index_bytes // KEPT_SHARE)
+
+
 class IndexView:
     """One generation of an index, opened for searching."""
 
@@ -145,13 +155,14 @@ class IndexView:
         settings: AnalysisSettings,
         timezone: str,
         latest_generation: Callable[[], int],
+        index_bytes: int = 0,
     ) -> None:
         self.reader = reader
         self.generation = generation
         #: The analysis settings the index was built with: queries must use them.
         self.settings = settings
         self._latest_generation = latest_generation
-        self._kept = VersionedCache[Hashable, Any](KEPT_BYTES, lambda key, value: _nbytes(value))
+        self._kept = VersionedCache[Hashable, Any](kept_capacity(index_bytes), lambda key, value: _nbytes(value))
         #: How many documents hold ``term`` in ``fieldname`` (deleted ones included).
         # (A function of the reader, not a method: the view holds no cycle, so it is freed as soon as it is replaced.)
         self.doc_frequency: Callable[[str, str], int] = lru_cache(maxsize=FREQUENCIES_KEPT)(
