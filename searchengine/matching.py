@@ -303,7 +303,21 @@ def match_any_word(view: IndexView, words: list[str], ranking: Ranking) -> Claus
 
 
 def _word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
-    """The live documents holding ``word`` in the word layer of ``fields``, and its BM25F in each."""
+    """The live documents holding ``word`` in the word layer of ``fields``, and its BM25F in each.
+
+    A common word's are kept for the view's next search: at a million posts
+    中国 is in half of them, and aligning its lists and scoring them was a
+    fifth of such a search.
+    """
+    bm25f = (ranking.k1, ranking.title_b, ranking.body_b, ranking.title_weight)
+    return view.kept(
+        ("word", word, tuple(fields), bm25f),
+        lambda: _score_word(view, word, fields, ranking),
+        lambda found: len(found[0]) >= LONG_POSTINGS,
+    )
+
+
+def _score_word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tuple[np.ndarray, np.ndarray]:
     per_field = {}
     for fieldname in fields:
         postings = view.postings(fieldname, word)
