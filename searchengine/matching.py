@@ -94,7 +94,20 @@ def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts:
     only with ``body_starts`` (for proximity between clauses), because a
     common term's positions in every body cost more than all the rest.
     Neither for a prefix, which stands for many terms.
+
+    A clause matching many posts is kept for the view's next search, as its
+    posting lists are: at a million posts 新闻联播, in every one, scored a
+    million matches on every search of it.
     """
+    bm25f = (ranking.k1, ranking.title_b, ranking.body_b, ranking.title_weight)
+    return view.kept(
+        ("clause", clause, bm25f, body_starts),
+        lambda: _match_clause(view, clause, ranking, body_starts),
+        lambda found: len(found.docs) >= LONG_POSTINGS,
+    )
+
+
+def _match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts: bool) -> ClauseMatch:
     fields = (
         [(TITLE_CHARS, TITLE_WORDS)] if clause.title_only else [(TITLE_CHARS, TITLE_WORDS), (BODY_CHARS, BODY_WORDS)]
     )

@@ -52,10 +52,11 @@ __all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_SHARE", "LONG_POSTINGS
 #: Bytes of decoded posting lists a view keeps at least (:meth:`IndexView.kept`).
 KEPT_BYTES = 128 * 2**20
 #: ... or this fraction of the index's size, if more. A common word's list
-#: over a million posts is some 10 MB, and a mix of searches there (an 8 GB
-#: index) evicted its own lists from 128 MB before it came back to them: a
+#: over a million posts is some 10 MB and its matched clause some 20 MB, and
+#: a mix of searches there (an 8 GB index) evicted what it kept from 128 MB
+#: (and from 512 MB, once clauses were kept) before it came back to it: a
 #: single character then cost its 4-6 s first search every time.
-KEPT_SHARE = 16
+KEPT_SHARE = 8
 #: Posting lists of at least this many documents are kept once decoded;
 #: shorter ones cost less to decode again than the room they would take.
 LONG_POSTINGS = 4_096
