@@ -337,7 +337,7 @@ def post_change(root: Path, path: Path | str) -> str:
         return "walk"
     if any(part.startswith(".") for part in parts):
         return "none"
-    suffix = os.path.splitext(parts[-1])[1].lower()
+    suffix = _suffix(parts[-1])
     if suffix not in POST_SUFFIXES:
         return "walk"
     where = str(root)
@@ -872,8 +872,7 @@ class _Walk:
         if not entry.is_file():
             os.stat(entry.path)  # raises for a loop or a broken link
             raise DocumentError(_printable(path), "not a regular file")
-        name = entry.name
-        suffix = name[name.rfind(".") :].lower()  # names starting with a dot never get here
+        suffix = _suffix(entry.name)
         if suffix not in POST_SUFFIXES:
             return False
         self._check_link(entry, path)
@@ -920,6 +919,15 @@ class _Walk:
             already = _printable(self.walked[key])
             raise DocumentError(_printable(path), f"same folder as {already}, already walked")
         return key
+
+
+def _suffix(name: str) -> str:
+    """The lowercased suffix of a visible name (``""`` without one), quicker than ``os.path.splitext``.
+
+    Hidden names (starting with a dot) are skipped before this is asked.
+    """
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 def _opens_with_front_matter(path: Path | str) -> bool:

@@ -246,12 +246,7 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
     for where in walk:
         post_id = where[prefix:].replace(os.sep, "/")
         seen.add(post_id)
-        report.posts += 1
-        known = writer.posts.get(post_id)
-        if known is not None and _unchanged(where, known[1]):
-            report.unchanged += 1
-            continue
-        jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
+        _plan_post(post_id, where, writer.posts.get(post_id), report, jobs)
     for post_id, (docnum, _) in writer.posts.items():
         if post_id not in seen:
             writer.delete(docnum)
@@ -283,12 +278,19 @@ def _plan_changes(
                 writer.delete(known[0])
                 report.removed += 1
             continue
-        report.posts += 1
-        if known is not None and _unchanged(where, known[1]):
-            report.unchanged += 1
-            continue
-        jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
+        _plan_post(post_id, where, known, report, jobs)
     return jobs
+
+
+def _plan_post(
+    post_id: str, where: str, known: tuple[int, PostState] | None, report: BuildReport, jobs: list[_Job]
+) -> None:
+    """Count a post found on disk, and plan reading it unless it is indexed with its modification time and size."""
+    report.posts += 1
+    if known is not None and _unchanged(where, known[1]):
+        report.unchanged += 1
+    else:
+        jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
 
 
 def _unchanged(where: str, state: PostState) -> bool:

@@ -99,9 +99,8 @@ def match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts:
     posting lists are: at a million posts 新闻联播, in every one, scored a
     million matches on every search of it.
     """
-    bm25f = (ranking.k1, ranking.title_b, ranking.body_b, ranking.title_weight)
     return view.kept(
-        ("clause", clause, bm25f, body_starts),
+        ("clause", clause, ranking.bm25f, body_starts),
         lambda: _match_clause(view, clause, ranking, body_starts),
         lambda found: len(found.docs) >= LONG_POSTINGS,
     )
@@ -322,9 +321,8 @@ def _word(view: IndexView, word: str, fields: list[str], ranking: Ranking) -> tu
     中国 is in half of them, and aligning its lists and scoring them was a
     fifth of such a search.
     """
-    bm25f = (ranking.k1, ranking.title_b, ranking.body_b, ranking.title_weight)
     return view.kept(
-        ("word", word, tuple(fields), bm25f),
+        ("word", word, tuple(fields), ranking.bm25f),
         lambda: _score_word(view, word, fields, ranking),
         lambda found: len(found[0]) >= LONG_POSTINGS,
     )

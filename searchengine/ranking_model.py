@@ -58,6 +58,11 @@ class Ranking:
     def weight(self, feature: str) -> float:
         return self.weights.get(feature, 0.0)
 
+    @property
+    def bm25f(self) -> tuple[float, float, float, float]:
+        """The parameters a term's BM25F depends on (and nothing else of the model): a key for kept scores."""
+        return (self.k1, self.title_b, self.body_b, self.title_weight)
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
