@@ -64,18 +64,27 @@ def union(*sets: np.ndarray) -> np.ndarray:
     span = _dense_span(sum(len(s) for s in present), *(s[-1:] for s in present))
     if span:
         return np.flatnonzero(_marked(span, *present))
-    merged = np.sort(np.concatenate(present), kind="stable")
-    keep = np.ones(len(merged), bool)
-    keep[1:] = merged[1:] != merged[:-1]
-    return merged[keep]
+    return _once(np.sort(np.concatenate(present), kind="stable"))
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct document numbers among ``values`` (in any order), sorted."""
+    """The distinct document numbers among ``values`` (in any order), sorted.
+
+    Sorted, not passed to ``np.unique``: numpy 2.3 and later find plain
+    unique values with a hash table, which took 600 ms for 500,000 document
+    numbers here where a sort takes 15.
+    """
     span = _dense_span(len(values), values)
     if span:
         return np.flatnonzero(_marked(span, values))
-    return np.unique(values)
+    return _once(np.sort(values))
+
+
+def _once(ordered: np.ndarray) -> np.ndarray:
+    """Sorted ``ordered`` with repeats dropped."""
+    keep = np.ones(len(ordered), bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
 
 
 def runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -198,8 +198,9 @@ def rank(
         ordering = _Ordering.of(scored.dates, scored.scores(ranking), scored.tiers, sort, ranking.tie)
     if collapse:
         stories = view.story[scored.docs]
-        picked = _story_leaders(ordering, stories, offset + limit)[offset : offset + limit]
         total = _count_stories(scored.docs, stories)
+        per_story = len(stories) / max(total, 1)
+        picked = _story_leaders(ordering, stories, offset + limit, per_story)[offset : offset + limit]
     else:
         picked = ordering.top(offset + limit)[offset : offset + limit]
         total = len(scored.docs)
@@ -216,14 +217,17 @@ def rank(
     return page
 
 
-def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int) -> np.ndarray:
+def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int, per_story: float) -> np.ndarray:
     """Indexes of the first match of each of the first ``needed`` stories, in order.
 
     Orders a few more matches than stories are needed, and more again until
     enough stories are among them: the best match of a story is its first in
-    any prefix of the order, so a page never needs the whole order.
+    any prefix of the order, so a page never needs the whole order. The
+    first guess allows for the matches a story has on average
+    (``per_story``): an archive of many reprints would otherwise order a
+    common word's half a million matches four times over.
     """
-    asked = 2 * needed
+    asked = int(2 * needed * max(per_story, 1.0))
     while True:
         ranked = ordering.top(min(asked, len(stories)))
         _, first = np.unique(stories[ranked], return_index=True)
@@ -346,8 +350,8 @@ def _match_group(
         if clause.text in counted:
             merged.exact[at] |= match.exact
         letters = np.maximum(letters, _title_letters((clause, match), docs))
-    merged.starts = np.unique(np.concatenate([m.starts for m in matches]))
-    merged.title_starts = np.unique(np.concatenate([m.title_starts for m in matches]))
+    merged.starts = union(*(m.starts for m in matches))
+    merged.title_starts = union(*(m.title_starts for m in matches))
     return _GroupMatch(merged, letters, pairs)
 
 

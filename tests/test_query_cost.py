@@ -109,3 +109,5 @@ def test_set_operations_agree_with_python_sets_sparse_or_dense(share: float) -> 
     assert values_seen.tolist() == sorted(tally) and counts.tolist() == [tally[v] for v in sorted(tally)]
     keys = np.sort(np.concatenate([(second << 32) | rng.integers(0, 1000, len(second)), (second[::2] << 32) | 1001]))
     assert docsets.keys_of(keys, first).tolist() == [k for k in keys.tolist() if k >> 32 in held]
+    other_keys = np.sort((first << 32) | rng.integers(0, 1000, len(first)))
+    assert docsets.union(keys, other_keys).tolist() == sorted(set(keys.tolist()) | set(other_keys.tolist()))

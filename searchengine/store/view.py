@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from searchengine.analysis import AnalysisSettings
-from searchengine.docsets import contains_sorted
+from searchengine.docsets import contains_sorted, union
 from searchengine.normalize import keyword_key
 from searchengine.reprints import NO_SIGNATURE, SIGNATURE_BYTES, stories
 from searchengine.store.fields import DOCINFO, KEYWORD_FIELDS, PATH, SKETCH, STATE
@@ -115,7 +115,7 @@ class Vocabulary:
         names = [max(found, key=lambda pair: pair[0])[1] for found in spellings.values()]
         by_normalized = {key: index for index, key in enumerate(spellings)}
         pairs = [
-            _docs_of_spellings([postings[name] for _, name in found]).astype(np.int64) * len(names) + index
+            union(*(postings[name] for _, name in found)).astype(np.int64) * len(names) + index
             for index, found in enumerate(spellings.values())
         ]
         count = max(len(names), 1)
@@ -150,11 +150,6 @@ class Vocabulary:
         # The positions of every value of every doc: each doc's run first..last, end to end.
         runs = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
         return np.bincount(self.value[runs], minlength=len(self.names))
-
-
-def _docs_of_spellings(lists: list[np.ndarray]) -> np.ndarray:
-    """The documents of a value's spellings: one sorted posting list is already the answer."""
-    return lists[0] if len(lists) == 1 else np.unique(np.concatenate(lists))
 
 
 def kept_capacity(index_bytes: int) -> int:
