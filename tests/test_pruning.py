@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from searchengine.engine import SearchEngine
-from searchengine.ranking import RankedPage, rank, score
+from searchengine.ranking import RankedPage, _Ordering, _story_leaders, rank, score
 from searchengine.ranking_model import Ranking
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -118,3 +118,20 @@ def test_any_ranking_model_prunes_exactly(index_2019: Path, corpus_2019: Path, t
         for query in _queries(corpus_2019, 150, seed=6):
             exhaustive = _page(engine, query, False, ranking=ranking, collapse=True)
             _same(_page(engine, query, True, ranking=ranking, collapse=True), exhaustive, f"{query!r} {weights}")
+
+
+@pytest.mark.parametrize("per_story", [1.0, 13.0, 400.0])
+def test_story_leaders_are_each_storys_first_match_whatever_the_first_guess(per_story: float) -> None:
+    """However many matches the first prefix allows for per story, a page's stories are those of the whole order."""
+    rng = np.random.default_rng(11)
+    members = rng.integers(1, 30, 400)  # stories of 1 to 29 matches
+    stories = np.repeat(np.arange(len(members)), members)
+    count = len(stories)
+    scores = np.round(rng.random(count), 2)  # ties across stories too
+    ordering = _Ordering.of(rng.integers(0, 10**9, count), scores, rng.integers(0, 2, count), "relevance", 0.0)
+    order = ordering.sorted(np.arange(count))
+    _, first = np.unique(stories[order], return_index=True)
+    expected = order[np.sort(first)]
+    for needed in (1, 10, 50, 400, 500):
+        found = _story_leaders(ordering, stories, needed, per_story)
+        assert found.tolist() == expected[:needed].tolist(), needed
