@@ -12,8 +12,8 @@ from whoosh.reading import IndexReader
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.documents import Document, load_post, walk_posts
-from searchengine.store import IndexFolder, SegmentSink
-from searchengine.store.fields import BODY_CHARS, BODY_WORDS, STATE
+from searchengine.store import IndexFolder, IndexView, SegmentSink
+from searchengine.store.fields import BODY_CHARS, BODY_WORDS, CATEGORY, STATE, TITLE_WORDS
 from searchengine.store.schema import PostState, document_fields
 from searchengine.store.segments import column_values, read_postings
 
@@ -126,3 +126,22 @@ def test_whoosh_merges_of_small_segments_keep_postings_and_positions(tmp_path: P
         assert after.ids.tolist() == before.ids.tolist()
         assert after.positions.tolist() == before.positions.tolist()
         assert np.array_equal(after.weights, before.weights)
+
+
+def test_a_fields_terms_over_segments_are_whooshs_lexicon(tmp_path: Path, samples: list[Document]) -> None:
+    """Terms listed from each segment's table bytes, written in bulk or merged by whoosh, are whoosh's own walk."""
+    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples)]
+    _commit(tmp_path, docs[:20], rebuild=True, limit=6)  # bulk-written segments of 6
+    _same_terms_as_whoosh(IndexFolder(tmp_path).open_view("Asia/Shanghai"), segments=4)
+    for path, doc in docs[20:26]:  # small updates, which whoosh merges through its own writer
+        _commit(tmp_path, [(path, doc)])
+    _same_terms_as_whoosh(IndexFolder(tmp_path).open_view("Asia/Shanghai"), segments=2)
+
+
+def _same_terms_as_whoosh(view: IndexView, segments: int) -> None:
+    assert len(view.leaves) == segments
+    for field in (TITLE_WORDS, BODY_WORDS, BODY_CHARS, CATEGORY):
+        expected = [term.decode("utf-8") for term in view.reader.lexicon(field)]
+        assert len(expected) > 5, field
+        assert view.terms(field) == expected, field
+    assert view.terms("no_such_field") == []

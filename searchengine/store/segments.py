@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -411,6 +412,37 @@ def read_prefix(reader: SegmentReader, fieldname: str, prefix: str, with_positio
         if name != fieldname or not term.startswith(start):
             return
         yield _postings_of(reader, info, with_positions)
+
+
+#: A record of whoosh's ordered term table: key length, value length; the key and the value follow.
+_TERM_RECORD = struct.Struct("!ii")
+
+
+def field_terms(reader: SegmentReader, fieldname: str) -> Iterator[bytes]:
+    """Every term of ``fieldname`` in one segment, as UTF-8, in order.
+
+    One loop over the records of the segment's term table, which lie in
+    key order in the mapped file (a key is the field's number, then the
+    term). whoosh's own walk (``lexicon``) spends several microseconds a
+    term on nested generators, a read per record and a schema check, and
+    a walk of many segments a heap step more: the sound table of a million
+    posts, 4.8 million terms in 26 segments, took 19 s to list.
+    """
+    terms = reader._terms
+    number = terms._fieldmap.get(fieldname)
+    if number is None:
+        return
+    table = terms._tindex
+    prefix = pack_ushort(number)
+    pos = table.closest_key_pos(prefix)
+    data, end = memoryview(table.dbfile._buf), table.endofdata
+    while pos is not None and pos < end:
+        key_length, value_length = _TERM_RECORD.unpack_from(data, pos)
+        key = data[pos + _TERM_RECORD.size : pos + _TERM_RECORD.size + key_length]
+        if key[: len(prefix)] != prefix:
+            return
+        yield bytes(key[len(prefix) :])
+        pos += _TERM_RECORD.size + key_length + value_length
 
 
 def _postings_of(reader: SegmentReader, info: W3TermInfo, with_positions: bool) -> Postings:

@@ -22,7 +22,7 @@ generation is searched.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache, partial
@@ -44,7 +44,7 @@ from searchengine.store.schema import (
     NO_DATE,
     PostState,
 )
-from searchengine.store.segments import Postings, column_array, read_postings, read_prefix
+from searchengine.store.segments import Postings, column_array, field_terms, read_postings, read_prefix
 from searchengine.versioned_cache import VersionedCache
 
 __all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_SHARE", "LONG_POSTINGS", "kept_capacity"]
@@ -262,10 +262,17 @@ class IndexView:
                 self._kept.put(self.generation, key, found)
         return found
 
-    def terms(self, fieldname: str) -> Iterator[str]:
-        """Every term of ``fieldname``, in order (for vocabularies over the index, such as sounds)."""
-        for term in self.reader.lexicon(fieldname):
-            yield term.decode("utf-8") if isinstance(term, bytes) else term
+    def terms(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname``, in order (for vocabularies over the index, such as sounds).
+
+        Each segment's terms are listed on their own and gathered in a set:
+        a merged walk takes a heap step for every term of every segment.
+        (Sorted UTF-8 is sorted by code point: the order whoosh gives.)
+        """
+        found: set[bytes] = set()
+        for leaf, _ in self.leaves:
+            found.update(field_terms(leaf, fieldname))
+        return [term.decode("utf-8") for term in sorted(found)]
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.reader.stored_fields(docnum)
