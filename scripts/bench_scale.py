@@ -2,6 +2,7 @@
 """How build and search costs grow with the archive: the corpus ×1, ×4 and ×13.
 
     python scripts/bench_scale.py [--posts DIR] [--work DIR] [--copies 1,4,13] [--rounds 3]
+    python scripts/bench_scale.py --search INDEX [INDEX ...] [--rounds 3]
 
 Without ``--posts``, writes all posts of the shared corpus with its
 make_posts.py (``--years`` narrows it, as CI does with 2019). For each
@@ -30,6 +31,10 @@ Then one table, and the growth from the first size to the last. The ×13
 build (about 970,000 posts) takes most of an hour here: run it by hand, in
 the background, never in CI (CI runs ``--copies 1`` on the 2019 slice).
 ``--work`` keeps the copies and indexes (default: a temporary folder).
+
+``--search`` measures only the search side of indexes already built (a
+kept ×13 index, after a change to the query code), each in a fresh process,
+and the growth from the first to the last.
 """
 
 from __future__ import annotations
@@ -114,7 +119,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep copies and indexes here (default: a temporary folder)")
     parser.add_argument("--copies", default="1,4,13", help="comma-separated numbers of copies (default 1,4,13)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--search", type=Path, nargs="+", metavar="INDEX", help="only search these built indexes")
     args = parser.parse_args()
+    if args.search:
+        print(f"machine: {os.cpu_count()} cores; mix: {len(MIX)} queries x {args.rounds} rounds")
+        _print_searches([(str(index), search_latency(index, args.rounds)) for index in args.search])
+        return
     sizes = [int(n) for n in args.copies.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
         work = args.work or Path(scratch)
@@ -134,7 +144,7 @@ def main() -> None:
             build = run_measured(BUILD, str(folder), str(index))
             searched = search_latency(index, args.rounds)
             rows.append((copies, build, searched))
-            _print_row(copies, build, searched)
+            _print_row(f"x{copies}", searched, f"built {build['posts']:.0f} posts in {build['seconds']:.0f} s; ")
             if not args.work:
                 shutil.rmtree(index)
         _print_table(rows)
@@ -146,17 +156,39 @@ def _latencies(searched: dict[str, object]) -> list[float]:
     return [value for values in timings.values() for value in values]
 
 
-def _print_row(copies: int, build: dict[str, float], searched: dict[str, object]) -> None:
+def _print_row(name: str, searched: dict[str, object], built: str = "") -> None:
+    """One index's slowest queries and first searches, after ``built`` (what its build did, if it was built here)."""
     timings = searched["timings"]
     assert isinstance(timings, dict)
     slowest = sorted(timings, key=lambda q: -sorted(timings[q])[len(timings[q]) // 2])[:6]
-    print(f"x{copies}: built {build['posts']:.0f} posts in {build['seconds']:.0f} s; slowest (median ms): ", end="")
+    print(f"{name}: {built}slowest (median ms): ", end="")
     print(", ".join(f"{q.removesuffix(' {}')} {sorted(timings[q])[len(timings[q]) // 2]:.0f}" for q in slowest))
     first = searched["first"]
     assert isinstance(first, list)
     print(
-        f"x{copies}: first searches (nothing kept yet): p50 {percentile(first, 0.5):.1f} ms, "
+        f"{name}: first searches (nothing kept yet): p50 {percentile(first, 0.5):.1f} ms, "
         f"p95 {percentile(first, 0.95):.1f} ms, max {max(first):.1f} ms"
+    )
+
+
+_SEARCH_HEADER = f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'search GB':>9}"
+
+
+def _search_columns(searched: dict[str, object]) -> str:
+    values = _latencies(searched)
+    rss = searched["rss"]
+    assert isinstance(rss, int)
+    return (
+        f"{percentile(values, 0.5):7.1f} {percentile(values, 0.95):7.1f} {percentile(values, 0.99):7.1f} "
+        f"{max(values):7.1f} {rss / 1e9:9.2f}"
+    )
+
+
+def _print_growth(first_name: str, first: dict[str, object], last_name: str, last: dict[str, object]) -> None:
+    before, after = _latencies(first), _latencies(last)
+    print(
+        f"growth {first_name} -> {last_name}: p50 {percentile(after, 0.5) / percentile(before, 0.5):.1f}x, "
+        f"p95 {percentile(after, 0.95) / percentile(before, 0.95):.1f}x"
     )
 
 
@@ -164,24 +196,28 @@ def _print_table(rows: list[tuple[int, dict[str, float], dict[str, object]]]) ->
     print()
     print(
         f"{'copies':>6} {'posts':>9} {'build s':>8} {'posts/s':>8} {'peak GB':>8} {'rss GB':>7} {'index GB':>9} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'search GB':>9}"
+        + _SEARCH_HEADER
     )
     for copies, build, searched in rows:
-        values = _latencies(searched)
-        rss = searched["rss"]
-        assert isinstance(rss, int)
         print(
             f"{copies:>6} {build['posts']:9.0f} {build['seconds']:8.0f} {build['posts'] / build['seconds']:8.0f} "
             f"{build['peak_pss_mb'] / 1000:8.2f} {build['peak_mb'] / 1000:7.2f} {build['size'] / 1e9:9.2f} "
-            f"{percentile(values, 0.5):7.1f} "
-            f"{percentile(values, 0.95):7.1f} {percentile(values, 0.99):7.1f} {max(values):7.1f} {rss / 1e9:9.2f}"
+            + _search_columns(searched)
         )
     if len(rows) > 1:
-        first, last = _latencies(rows[0][2]), _latencies(rows[-1][2])
-        print(
-            f"growth x{rows[0][0]} -> x{rows[-1][0]}: p50 {percentile(last, 0.5) / percentile(first, 0.5):.1f}x, "
-            f"p95 {percentile(last, 0.95) / percentile(first, 0.95):.1f}x"
-        )
+        _print_growth(f"x{rows[0][0]}", rows[0][2], f"x{rows[-1][0]}", rows[-1][2])
+
+
+def _print_searches(rows: list[tuple[str, dict[str, object]]]) -> None:
+    """The search side of built indexes (``--search``): a line of slowest queries each, then one table."""
+    for name, searched in rows:
+        _print_row(name, searched)
+    print()
+    print(f"{'index':<40} " + _SEARCH_HEADER)
+    for name, searched in rows:
+        print(f"{name:<40} " + _search_columns(searched))
+    if len(rows) > 1:
+        _print_growth(rows[0][0], rows[0][1], rows[-1][0], rows[-1][1])
 
 
 if __name__ == "__main__":

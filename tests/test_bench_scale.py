@@ -26,3 +26,22 @@ def test_bench_scale_builds_and_searches_the_2019_slice(corpus_2019: Path, tmp_p
     assert seconds > 0 and rate > 0 and 0.1 < peak <= rss and size > 0.01
     assert 0 < p50 <= p95 <= p99 <= slowest
     assert "slowest (median ms): " in run.stdout
+
+
+def test_bench_scale_searches_built_indexes_and_their_growth(index_2019: Path) -> None:
+    """``--search`` measures indexes already built (a kept ×13 one), without building anything."""
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--search", str(index_2019), str(index_2019), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [line.split() for line in run.stdout.splitlines() if line.startswith(str(index_2019) + " ")]
+    assert len(rows) == 2
+    for row in rows:
+        p50, p95, p99, slowest, gigabytes = map(float, row[1:6])
+        assert 0 < p50 <= p95 <= p99 <= slowest and gigabytes > 0.05
+    assert run.stdout.count(f"{index_2019}: first searches") == 2
+    growth = re.search(r"growth .* p50 ([\d.]+)x, p95 ([\d.]+)x", run.stdout)
+    assert growth is not None and all(0.2 < float(ratio) < 5 for ratio in growth.groups())
