@@ -126,6 +126,26 @@ def test_a_story_gathers_round_its_leader_not_along_a_chain() -> None:
     assert reprints.stories(sketches, np.ones(6, bool)).tolist() == [0, 0, 2, 3, 4, 0]
 
 
+
+def test_copies_of_one_text_lead_their_story_whatever_is_alike_to_them() -> None:
+    """Posts with the same sketch are one story led by the first live copy; a post alike to them joins it,
+    even when it comes first (as pairing every copy, the most alike pairs first, always made it)."""
+    rng = np.random.default_rng(3)
+    b = rng.integers(0, 255, reprints.NUM_PERM, dtype=np.uint8)
+    a = b.copy()
+    a[48:] = rng.integers(0, 255, 16, dtype=np.uint8)  # 48 of 64 slots shared: alike
+    assert reprints.similarity(a, b) >= reprints.THRESHOLD
+    others = rng.integers(0, 255, (30, reprints.NUM_PERM), dtype=np.uint8)
+    sketches = np.concatenate([np.stack([a, b, b, b]), others, np.stack([b] * 20)])  # 23 copies, some far apart
+    copies = [1, 2, 3, *range(34, 54)]
+    found = reprints.stories(sketches, np.ones(len(sketches), bool))
+    assert found[[0, *copies]].tolist() == [1] * 24
+    assert found[4:34].tolist() == list(range(4, 34))
+    live = np.ones(len(sketches), bool)
+    live[1] = False  # the first copy deleted: the next one leads
+    found = reprints.stories(sketches, live)
+    assert found[1] == 1 and found[[0, *copies[1:]]].tolist() == [2] * 23
+
 # --- reprints of sample posts --------------------------------------------------------
 
 
