@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
-from whoosh.reading import IndexReader
+from whoosh.reading import IndexReader, TermNotFound
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.documents import Document, load_post, walk_posts
 from searchengine.store import IndexFolder, IndexView, SegmentSink
 from searchengine.store.fields import BODY_CHARS, BODY_WORDS, CATEGORY, STATE, TITLE_WORDS
 from searchengine.store.schema import PostState, document_fields
-from searchengine.store.segments import column_values, read_postings
+from searchengine.store.segments import _term_info, column_values, read_postings
 
 SETTINGS = AnalysisSettings.from_dict_file()
 
@@ -145,3 +145,31 @@ def _same_terms_as_whoosh(view: IndexView, segments: int) -> None:
         assert len(expected) > 5, field
         assert view.terms(field) == expected, field
     assert view.terms("no_such_field") == []
+
+
+def test_every_terms_info_is_found_as_whoosh_finds_it_and_no_other(tmp_path: Path, samples: list[Document]) -> None:
+    """The hashed term table probed in the mapped file gives whoosh's answer for every term, present or not."""
+    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples)]
+    _commit(tmp_path, docs[:20], rebuild=True, limit=10)
+    for path, doc in docs[20:24]:  # and segments merged by whoosh's own writer
+        _commit(tmp_path, [(path, doc)])
+    view = IndexFolder(tmp_path).open_view("Asia/Shanghai")
+    for leaf, _ in view.leaves:
+        for field in (TITLE_WORDS, BODY_WORDS, BODY_CHARS, CATEGORY, "path"):
+            present = [term.decode("utf-8") for term in leaf.lexicon(field)]
+            assert present, field
+            for term in present:
+                ours, theirs = _term_info(leaf, field, term), leaf.term_info(field, term)
+                assert ours is not None, (field, term)
+                assert (ours.doc_frequency(), ours.weight(), ours.is_inlined()) == (
+                    theirs.doc_frequency(),
+                    theirs.weight(),
+                    theirs.is_inlined(),
+                )
+                if not ours.is_inlined():
+                    assert ours.extent() == theirs.extent()
+            for absent in {term + "乙" for term in present[:300]} - set(present):
+                assert _term_info(leaf, field, absent) is None
+                with pytest.raises(TermNotFound):
+                    leaf.term_info(field, absent)
+        assert _term_info(leaf, "no_such_field", "经济") is None
