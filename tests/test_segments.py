@@ -173,3 +173,6 @@ def test_every_terms_info_is_found_as_whoosh_finds_it_and_no_other(tmp_path: Pat
                 with pytest.raises(TermNotFound):
                     leaf.term_info(field, absent)
         assert _term_info(leaf, "no_such_field", "经济") is None
+    for field in (TITLE_WORDS, BODY_CHARS, "path"):  # summed over the segments, as whoosh's reader sums them
+        for term in [term.decode("utf-8") for term in view.reader.lexicon(field)][:500] + ["不存在的词"]:
+            assert view.doc_frequency(field, term) == view.reader.doc_frequency(field, term), (field, term)

@@ -403,6 +403,12 @@ def read_postings(
     return Postings.empty() if info is None else _postings_of(reader, info, with_positions)
 
 
+def doc_frequency(reader: SegmentReader, fieldname: str, text: str) -> int:
+    """How many documents of one segment hold ``text`` in ``fieldname`` (deleted ones included)."""
+    info = _term_info(reader, fieldname, text)
+    return 0 if info is None else int(info.doc_frequency())
+
+
 def _term_info(reader: SegmentReader, fieldname: str, text: str) -> W3TermInfo | None:
     """A term's info in one segment, None when the segment lacks it.
 

@@ -44,7 +44,14 @@ from searchengine.store.schema import (
     NO_DATE,
     PostState,
 )
-from searchengine.store.segments import Postings, column_array, field_terms, read_postings, read_prefix
+from searchengine.store.segments import (
+    Postings,
+    column_array,
+    doc_frequency,
+    field_terms,
+    read_postings,
+    read_prefix,
+)
 from searchengine.versioned_cache import VersionedCache
 
 __all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_SHARE", "LONG_POSTINGS", "kept_capacity"]
@@ -175,14 +182,14 @@ class IndexView:
         self.settings = settings
         self._latest_generation = latest_generation
         self._kept = VersionedCache[Hashable, Any](kept_capacity(index_bytes), lambda key, value: _nbytes(value))
-        #: How many documents hold ``term`` in ``fieldname`` (deleted ones included).
-        # (A function of the reader, not a method: the view holds no cycle, so it is freed as soon as it is replaced.)
-        self.doc_frequency: Callable[[str, str], int] = lru_cache(maxsize=FREQUENCIES_KEPT)(
-            partial(_doc_frequency, reader)
-        )
         self.size = reader.doc_count_all()
         # An index without documents has an EmptyReader, which has no leaves.
         self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
+        #: How many documents hold ``term`` in ``fieldname`` (deleted ones included).
+        # (A function of the segments, not a method: the view holds no cycle, so it is freed as soon as it is replaced.)
+        self.doc_frequency: Callable[[str, str], int] = lru_cache(maxsize=FREQUENCIES_KEPT)(
+            partial(_doc_frequency, tuple(leaf for leaf, _ in self.leaves))
+        )
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             deleted = list(leaf.deleted_docs_set)
@@ -307,8 +314,8 @@ def _arrays(value: Any) -> list[np.ndarray]:
     return [array for part in parts for array in _arrays(part)]
 
 
-def _doc_frequency(reader: Any, fieldname: str, term: str) -> int:
-    return int(reader.doc_frequency(fieldname, term))
+def _doc_frequency(segments: tuple[Any, ...], fieldname: str, term: str) -> int:
+    return sum(doc_frequency(segment, fieldname, term) for segment in segments)
 
 
 def _nbytes(value: Any) -> int:
