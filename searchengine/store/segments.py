@@ -419,15 +419,13 @@ def _term_info(reader: SegmentReader, fieldname: str, text: str) -> W3TermInfo |
     14–22 µs a lookup there, paid for every term of a query in every
     segment (some 200 lookups a query at a million posts).
     """
-    terms = reader._terms
-    number = terms._fieldmap.get(fieldname)
-    if number is None:
+    found = _field_table(reader, fieldname)
+    if found is None:
         return None
-    key = pack_ushort(number) + text.encode("utf-8")
-    table = terms._tindex
+    table, data, prefix = found
+    key = prefix + text.encode("utf-8")
     keyhash = table.hashfn(key)
     start, slots = table.tables[keyhash & 255]
-    data = table.dbfile._buf
     for step in range(slots):
         slothash, position = _SLOT.unpack_from(data, start + ((keyhash >> 8) + step) % slots * _SLOT.size)
         if not position:
@@ -464,14 +462,12 @@ def field_terms(reader: SegmentReader, fieldname: str) -> Iterator[bytes]:
     a walk of many segments a heap step more: the sound table of a million
     posts, 4.8 million terms in 26 segments, took 19 s to list.
     """
-    terms = reader._terms
-    number = terms._fieldmap.get(fieldname)
-    if number is None:
+    found = _field_table(reader, fieldname)
+    if found is None:
         return
-    table = terms._tindex
-    prefix = pack_ushort(number)
-    pos = table.closest_key_pos(prefix)
-    data, end = memoryview(table.dbfile._buf), table.endofdata
+    table, mapped, prefix = found
+    data = memoryview(mapped)  # slices without copies
+    pos, end = table.closest_key_pos(prefix), table.endofdata
     while pos is not None and pos < end:
         key_length, value_length = _TERM_RECORD.unpack_from(data, pos)
         key = data[pos + _TERM_RECORD.size : pos + _TERM_RECORD.size + key_length]
@@ -479,6 +475,20 @@ def field_terms(reader: SegmentReader, fieldname: str) -> Iterator[bytes]:
             return
         yield bytes(key[len(prefix) :])
         pos += _TERM_RECORD.size + key_length + value_length
+
+
+def _field_table(reader: SegmentReader, fieldname: str) -> tuple[Any, Any, bytes] | None:
+    """One segment's term table, its bytes (as mapped), and the prefix of ``fieldname``'s keys; None without the field.
+
+    A key of whoosh's term table is the field's number (two bytes), then
+    the term in UTF-8.
+    """
+    terms = reader._terms
+    number = terms._fieldmap.get(fieldname)
+    if number is None:
+        return None
+    table = terms._tindex
+    return table, table.dbfile._buf, pack_ushort(number)
 
 
 def _postings_of(reader: SegmentReader, info: W3TermInfo, with_positions: bool) -> Postings:
