@@ -176,3 +176,20 @@ def test_every_terms_info_is_found_as_whoosh_finds_it_and_no_other(tmp_path: Pat
     for field in (TITLE_WORDS, BODY_CHARS, "path"):  # summed over the segments, as whoosh's reader sums them
         for term in [term.decode("utf-8") for term in view.reader.lexicon(field)][:500] + ["不存在的词"]:
             assert view.doc_frequency(field, term) == view.reader.doc_frequency(field, term), (field, term)
+
+
+def test_a_documents_stored_values_are_read_from_its_own_segment(tmp_path: Path, samples: list[Document]) -> None:
+    """Every document of several segments, bulk-written or merged by whoosh, reads as whoosh's reader reads it."""
+    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples)]
+    _commit(tmp_path, docs[:20], rebuild=True, limit=7)
+    for path, doc in docs[20:23]:  # and segments merged by whoosh's own writer
+        _commit(tmp_path, [(path, doc)])
+    view = IndexFolder(tmp_path).open_view("Asia/Shanghai")
+    assert len(view.leaves) >= 2
+    paths = [view.stored(docnum)["path"] for docnum in range(view.size)]
+    assert sorted(paths) == sorted(path for path, _ in docs[:23])
+    for docnum in range(view.size):
+        assert view.stored(docnum) == view.reader.stored_fields(docnum)
+    for outside in (-1, view.size):
+        with pytest.raises(IndexError, match=f"document {outside} is not in this index"):
+            view.stored(outside)

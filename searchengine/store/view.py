@@ -22,6 +22,7 @@ generation is searched.
 from __future__ import annotations
 
 import struct
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
@@ -51,6 +52,7 @@ from searchengine.store.segments import (
     field_terms,
     read_postings,
     read_prefix,
+    stored_fields,
 )
 from searchengine.versioned_cache import VersionedCache
 
@@ -185,6 +187,7 @@ class IndexView:
         self.size = reader.doc_count_all()
         # An index without documents has an EmptyReader, which has no leaves.
         self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
+        self._offsets = [offset for _, offset in self.leaves]
         #: How many documents hold ``term`` in ``fieldname`` (deleted ones included).
         # (A function of the segments, not a method: the view holds no cycle, so it is freed as soon as it is replaced.)
         self.doc_frequency: Callable[[str, str], int] = lru_cache(maxsize=FREQUENCIES_KEPT)(
@@ -282,7 +285,11 @@ class IndexView:
         return [term.decode("utf-8") for term in sorted(found)]
 
     def stored(self, docnum: int) -> dict[str, Any]:
-        return self.reader.stored_fields(docnum)
+        """A document's stored values (see :func:`~searchengine.store.segments.stored_fields`)."""
+        if not 0 <= docnum < self.size:
+            raise IndexError(f"document {docnum} is not in this index of {self.size}")
+        leaf, offset = self.leaves[bisect_right(self._offsets, docnum) - 1]
+        return stored_fields(leaf, docnum - offset)
 
     @cached_property
     def paths(self) -> list[str]:
