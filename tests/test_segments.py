@@ -9,11 +9,12 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
 from whoosh.reading import IndexReader, TermNotFound
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.documents import Document, load_post, walk_posts
 from searchengine.store import IndexFolder, IndexView, SegmentSink
-from searchengine.store.fields import BODY_CHARS, BODY_WORDS, CATEGORY, STATE, TITLE_WORDS
+from searchengine.store.fields import BODY_CHARS, BODY_WORDS, CATEGORY, LAYERS, STATE, TITLE_WORDS
 from searchengine.store.schema import PostState, document_fields
 from searchengine.store.segments import _term_info, column_values, read_postings
 
@@ -76,6 +77,33 @@ def test_whole_list_reads_equal_whoosh_matchers(built: Built, field: str, term: 
         assert found.weights.tolist() == weights
         assert found.positions.tolist() == positions
         assert int(found.counts.sum()) == len(positions)
+
+
+def test_every_terms_postings_are_its_documents_tokens(built: Built, samples: list[Document]) -> None:
+    """Each term of each token layer lists the documents whose tokens hold it, its positions in each, in order,
+    and the shortest and longest of those documents' token counts."""
+    analyzer = analyzer_for(SETTINGS)
+    layers = [document_fields(doc, analyzer, PostState("", "", 0, 0)).positional for doc in samples]
+    ix, total = built
+    with ix.reader() as reader:
+        (leaf, _), *_ = reader.leaf_readers()
+        for field in LAYERS:
+            expected: dict[str, dict[int, list[int]]] = {}
+            for docnum in range(total):  # the samples, repeated in order
+                for term, position in layers[docnum % len(samples)][field]:
+                    expected.setdefault(term, {}).setdefault(docnum, []).append(position)
+            assert [term.decode("utf-8") for term in reader.lexicon(field)] == sorted(expected), field
+            for term, where in expected.items():
+                found = read_postings(leaf, field, term, with_positions=True)
+                assert found.ids.tolist() == list(where), (field, term)
+                assert found.counts.tolist() == [len(positions) for positions in where.values()], (field, term)
+                assert found.positions.tolist() == [p for positions in where.values() for p in positions], (field, term)
+                lengths = [len(layers[docnum % len(samples)][field]) for docnum in where]
+                info = leaf.term_info(field, term)
+                assert (info.min_length(), info.max_length()) == (
+                    byte_to_length(length_to_byte(min(lengths))),
+                    byte_to_length(length_to_byte(max(lengths))),
+                ), (field, term)
 
 
 def test_many_blocks_and_single_postings_read_back(built: Built) -> None:
