@@ -610,6 +610,10 @@ def stored_fields(reader: SegmentReader, docnum: int) -> dict[str, Any]:
     return reader._perdoc.stored_fields(docnum)
 
 
+#: Tokens keyed per numpy call while a layer is sorted (bounds the temporary index array).
+_KEY_CHUNK = 1 << 20
+
+
 class _TokenLayer:
     """One token field's postings while a segment is built: every token, in order.
 
@@ -646,42 +650,60 @@ class _TokenLayer:
     def write(self, fieldwriter: SearchFieldWriter, doc_count: int) -> None:
         """Write every term's posting list, in term order; the layer is empty afterwards.
 
-        Each flat array is dropped once its sorted copy is made, so that a
-        segment's largest layer is held about twice, not three times.
+        Memory is what bounds a segment's size, so the sort is done in place
+        on one key per token (its term number, then its own index: all
+        distinct), and each flat array is dropped as soon as its sorted copy
+        exists: about 20 bytes per token at the peak.
         """
         lengths = np.zeros(doc_count, dtype=np.int64)
         lengths[: len(self.lengths)] = self.lengths
-        order = np.argsort(np.frombuffer(self.terms, dtype=np.uint32), kind="stable")
-        numbers = np.frombuffer(self.terms, dtype=np.uint32)[order]
+        count = len(self.terms)
+        keys = np.frombuffer(self.terms, dtype=np.uint32).astype(np.uint64)
+        self.terms = array(_UINT)
+        keys <<= 32
+        for first in range(0, count, _KEY_CHUNK):
+            keys[first : first + _KEY_CHUNK] |= np.arange(first, min(first + _KEY_CHUNK, count), dtype=np.uint64)
+        keys.sort()
+        order = keys.astype(np.uint32)  # the low half: where each token was
+        keys >>= 32
+        numbers = keys.astype(np.uint32)
+        del keys
         positions = np.frombuffer(self.positions, dtype=np.uint32)[order]
-        docs = np.frombuffer(self.docs, dtype=np.uint32)[
-            np.searchsorted(np.frombuffer(self.ends, dtype=np.int64), order, side="right")
-        ]
-        self.terms, self.positions, self.docs, self.ends, self.lengths = (array(_UINT) for _ in range(5))
-        del order
+        self.positions = array(_UINT)
+        ends = np.frombuffer(self.ends, dtype=np.int64)
+        tokens_per_doc = ends - np.concatenate(([0], ends[:-1]))
+        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32), tokens_per_doc)[order]
+        self.docs, self.ends, self.lengths = array(_UINT), array("q"), array(_UINT)
+        del order, ends, tokens_per_doc
         # A run: one term's tokens in one document.
-        new_run = np.ones(len(numbers), dtype=bool)
+        new_run = np.ones(count, dtype=bool)
         new_run[1:] = (numbers[1:] != numbers[:-1]) | (docs[1:] != docs[:-1])
         starts = np.flatnonzero(new_run)
         del new_run
-        # Every number below len(self.numbers) has tokens: term n's runs begin at first[n].
-        first = np.searchsorted(numbers[starts], np.arange(len(self.numbers) + 1)).tolist()
+        # Every number below len(self.numbers) has tokens: term n's runs are
+        # runs[term_runs[n]:term_runs[n + 1]], its tokens tokens[term_tokens[n]:term_tokens[n + 1]].
+        term_runs = np.searchsorted(numbers[starts], np.arange(len(self.numbers) + 1))
+        del numbers
+        term_tokens = np.append(starts, count)[term_runs]
         # Sliced per term below as Python arrays, which is what the writer
         # takes: numpy's per-call costs would double the time per term.
-        run_docs = _uint_array(docs[starts])
-        counts = _uint_array(np.diff(starts, append=len(numbers)))
+        runs = _uint_array(docs[starts])
+        del docs
+        counts = _uint_array(np.diff(starts, append=count))
+        del starts
         tokens = _uint_array(positions)
-        token_starts = np.append(starts, len(numbers)).tolist()
-        del numbers, positions, docs, starts
+        del positions
+        run_bounds, token_bounds = array("q", term_runs.tobytes()), array("q", term_tokens.tobytes())
+        del term_runs, term_tokens
         numbers_of, self.numbers = self.numbers, {}
         for term in sorted(numbers_of):
             number = numbers_of[term]
-            low, high = first[number], first[number + 1]
+            low, high = run_bounds[number], run_bounds[number + 1]
             fieldwriter.add_term(
                 term,
-                run_docs[low:high],
+                runs[low:high],
                 counts[low:high],
-                tokens[token_starts[low] : token_starts[high]],
+                tokens[token_bounds[number] : token_bounds[number + 1]],
                 lengths,
             )
 
