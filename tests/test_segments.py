@@ -175,13 +175,19 @@ def _same_terms_as_whoosh(view: IndexView, segments: int) -> None:
     assert view.terms("no_such_field") == []
 
 
+def _bulk_then_merged(folder: Path, samples: list[Document], limit: int, updates: int) -> IndexView:
+    """20 samples in bulk-written segments of ``limit``, then ``updates`` more one at a time,
+    which whoosh merges through its own writer; the view of the result."""
+    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples[: 20 + updates])]
+    _commit(folder, docs[:20], rebuild=True, limit=limit)
+    for path, doc in docs[20:]:
+        _commit(folder, [(path, doc)])
+    return IndexFolder(folder).open_view("Asia/Shanghai")
+
+
 def test_every_terms_info_is_found_as_whoosh_finds_it_and_no_other(tmp_path: Path, samples: list[Document]) -> None:
     """The hashed term table probed in the mapped file gives whoosh's answer for every term, present or not."""
-    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples)]
-    _commit(tmp_path, docs[:20], rebuild=True, limit=10)
-    for path, doc in docs[20:24]:  # and segments merged by whoosh's own writer
-        _commit(tmp_path, [(path, doc)])
-    view = IndexFolder(tmp_path).open_view("Asia/Shanghai")
+    view = _bulk_then_merged(tmp_path, samples, limit=10, updates=4)
     for leaf, _ in view.leaves:
         for field in (TITLE_WORDS, BODY_WORDS, BODY_CHARS, CATEGORY, "path"):
             present = [term.decode("utf-8") for term in leaf.lexicon(field)]
@@ -208,14 +214,10 @@ def test_every_terms_info_is_found_as_whoosh_finds_it_and_no_other(tmp_path: Pat
 
 def test_a_documents_stored_values_are_read_from_its_own_segment(tmp_path: Path, samples: list[Document]) -> None:
     """Every document of several segments, bulk-written or merged by whoosh, reads as whoosh's reader reads it."""
-    docs = [(f"{n}/{doc.id}", doc) for n, doc in enumerate(samples)]
-    _commit(tmp_path, docs[:20], rebuild=True, limit=7)
-    for path, doc in docs[20:23]:  # and segments merged by whoosh's own writer
-        _commit(tmp_path, [(path, doc)])
-    view = IndexFolder(tmp_path).open_view("Asia/Shanghai")
+    view = _bulk_then_merged(tmp_path, samples, limit=7, updates=3)
     assert len(view.leaves) >= 2
     paths = [view.stored(docnum)["path"] for docnum in range(view.size)]
-    assert sorted(paths) == sorted(path for path, _ in docs[:23])
+    assert sorted(paths) == sorted(f"{n}/{doc.id}" for n, doc in enumerate(samples[:23]))
     for docnum in range(view.size):
         assert view.stored(docnum) == view.reader.stored_fields(docnum)
     for outside in (-1, view.size):
