@@ -619,8 +619,8 @@ class _TokenLayer:
 
     A term gets a number when first seen; each document appends its
     tokens' term numbers and positions to two flat arrays. :meth:`write`
-    sorts them by term once (stably, so each term's documents and
-    positions stay in order). Per term, a list of three growing arrays took
+    sorts them by term once (ties broken by arrival, so each term's
+    documents and positions stay in order). Per term, a list of three growing arrays took
     about 440 bytes and a branch per token: most of a segment's terms occur
     once, and a 50,000-post segment holds about a million.
     """
@@ -630,7 +630,6 @@ class _TokenLayer:
         self.terms = array(_UINT)
         self.positions = array(_UINT)
         self.docs = array(_UINT)  # the documents that have tokens here, in order
-        self.ends = array("q")  # where each of those documents' tokens end
         self.lengths = array(_UINT)  # tokens per document (0 for a document without this field)
 
     def add(self, docnum: int, tokens: list[tuple[str, int]]) -> None:
@@ -645,7 +644,6 @@ class _TokenLayer:
         self.terms.extend([number(term, len(numbers)) for term, _ in tokens])
         self.positions.extend([position for _, position in tokens])
         self.docs.append(docnum)
-        self.ends.append(len(self.terms))
 
     def write(self, fieldwriter: SearchFieldWriter, doc_count: int) -> None:
         """Write every term's posting list, in term order; the layer is empty afterwards.
@@ -670,11 +668,10 @@ class _TokenLayer:
         del keys
         positions = np.frombuffer(self.positions, dtype=np.uint32)[order]
         self.positions = array(_UINT)
-        ends = np.frombuffer(self.ends, dtype=np.int64)
-        tokens_per_doc = ends - np.concatenate(([0], ends[:-1]))
-        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32), tokens_per_doc)[order]
-        self.docs, self.ends, self.lengths = array(_UINT), array("q"), array(_UINT)
-        del order, ends, tokens_per_doc
+        with_tokens = np.frombuffer(self.docs, dtype=np.uint32)
+        docs = np.repeat(with_tokens, lengths[with_tokens])[order]
+        self.docs, self.lengths = array(_UINT), array(_UINT)
+        del order, with_tokens
         # A run: one term's tokens in one document.
         new_run = np.ones(count, dtype=bool)
         new_run[1:] = (numbers[1:] != numbers[:-1]) | (docs[1:] != docs[:-1])
