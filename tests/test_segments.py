@@ -15,8 +15,8 @@ from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.documents import Document, load_post, walk_posts
 from searchengine.store import IndexFolder, IndexView, SegmentSink
 from searchengine.store.fields import BODY_CHARS, BODY_WORDS, CATEGORY, LAYERS, STATE, TITLE_WORDS
-from searchengine.store.schema import PostState, document_fields
-from searchengine.store.segments import _term_info, column_values, read_postings
+from searchengine.store.schema import PostState, build_schema, document_fields
+from searchengine.store.segments import SearchCodec, SegmentBuilder, _term_info, column_values, read_postings
 
 SETTINGS = AnalysisSettings.from_dict_file()
 
@@ -24,11 +24,14 @@ SETTINGS = AnalysisSettings.from_dict_file()
 Built = tuple[Index, int]
 
 
-def _commit(folder: Path, docs: list[tuple[str, Document]], *, rebuild: bool = False, limit: int = 50_000) -> None:
-    """Commit ``docs`` (as ``(path, document)``) in new segments of at most ``limit``, the way a build does."""
+def _commit(
+    folder: Path, docs: list[tuple[str, Document]], *, rebuild: bool = False, limit: int = 0, memory: int = 0
+) -> None:
+    """Commit ``docs`` (as ``(path, document)``) in new segments of at most ``limit`` documents,
+    holding at most ``memory`` bytes of postings each (0: no limit), the way a build does."""
     analyzer = analyzer_for(SETTINGS)
     with IndexFolder(folder).writer(SETTINGS, rebuild=rebuild) as writer:
-        sink = SegmentSink(str(folder), limit)
+        sink = SegmentSink(str(folder), limit, memory)
         for path, doc in docs:
             fields = document_fields(doc, analyzer, PostState(path, doc.content_hash, 0, 0))
             fields.stored["path"] = path
@@ -223,3 +226,45 @@ def test_a_documents_stored_values_are_read_from_its_own_segment(tmp_path: Path,
     for outside in (-1, view.size):
         with pytest.raises(IndexError, match=f"document {outside} is not in this index"):
             view.stored(outside)
+
+
+def _segment_files(folder: Path) -> dict[str, bytes]:
+    """The files of a one-segment index by kind (the part of the name after the segment's id), and their bytes."""
+    storage = FileStorage(str(folder))
+    (segment,) = storage.open_index("MAIN")._segments()
+    compound = segment.open_compound_file(storage)
+    return {name.split(".", 1)[1]: compound.open_file(name).read() for name in compound.list()}
+
+
+def test_a_segment_spilled_to_disk_many_times_is_the_segment_built_in_memory(
+    tmp_path: Path, samples: list[Document]
+) -> None:
+    """Postings held in a few hundred KB, spilled as sorted runs and merged when written, give the same bytes."""
+    docs = [(f"{copy}/{doc.id}", doc) for copy in range(6) for doc in samples]
+    _commit(tmp_path / "memory", docs, rebuild=True)
+    _commit(tmp_path / "spilled", docs, rebuild=True, memory=300_000)
+    in_memory, spilled = _segment_files(tmp_path / "memory"), _segment_files(tmp_path / "spilled")
+    assert {"trm", "pst", "_stored.col"} <= in_memory.keys()
+    assert spilled.keys() == in_memory.keys()
+    for kind, data in in_memory.items():
+        assert spilled[kind] == data, kind
+    assert not list(tmp_path.glob("*/*.runs")), "a scratch file was left behind"
+
+
+def test_a_segment_spills_as_its_postings_outgrow_their_memory(tmp_path: Path, samples: list[Document]) -> None:
+    analyzer = analyzer_for(SETTINGS)
+    folder = str(tmp_path)
+    fields = [document_fields(doc, analyzer, PostState(doc.id, doc.content_hash, 0, 0)) for doc in samples]
+
+    def spills(memory: int) -> int:
+        builder = SegmentBuilder(FileStorage(folder), "MAIN", build_schema(), SearchCodec(), memory=memory)
+        for doc in fields:
+            builder.add(doc.stored, doc.positional, doc.keywords, doc.columns)
+        if memory:
+            assert list(tmp_path.glob("*.runs")), "no scratch file while postings are spilled"
+        builder.abandon()  # what a failed build does: its scratch file goes too
+        assert not list(tmp_path.glob("*.runs"))
+        return builder.spills
+
+    assert spills(0) == 0
+    assert 0 < spills(2_000_000) < spills(500_000) < len(samples)

@@ -481,23 +481,28 @@ def _indexed_posts_named(ix: FileIndex, post_ids: list[str]) -> dict[str, tuple[
 
 @dataclass
 class SegmentSink:
-    """Feeds analysed posts into new segments of at most ``limit`` documents.
+    """Feeds analysed posts into new segments of at most ``limit`` documents (0: one segment).
 
+    A segment holds its postings in at most ``memory`` bytes (0: no limit)
+    and spills the rest to a scratch file (see :class:`SegmentBuilder`).
     Plain data until the first post arrives, so that a worker process can
     make its own from its parent's.
     """
 
     folder: str
-    limit: int
+    limit: int = 0
+    memory: int = 0
     segments: list[Any] = field(default_factory=list)
     _builder: SegmentBuilder | None = None
 
     def add(self, fields: Any) -> None:
         """Add one post's :class:`~searchengine.store.schema.DocumentFields`."""
         if self._builder is None:
-            self._builder = SegmentBuilder(FileStorage(self.folder), INDEX_NAME, build_schema(), SearchCodec())
+            self._builder = SegmentBuilder(
+                FileStorage(self.folder), INDEX_NAME, build_schema(), SearchCodec(), memory=self.memory
+            )
         self._builder.add(fields.stored, fields.positional, fields.keywords, fields.columns)
-        if self._builder.doc_count >= self.limit:
+        if self.limit and self._builder.doc_count >= self.limit:
             self.segments.append(self._builder.finish())
             self._builder = None
 

@@ -26,7 +26,9 @@ on-disk format: ``tests/test_store.py`` pins it.
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import pickle
 import struct
 import zlib
@@ -50,6 +52,9 @@ from whoosh.reading import SegmentReader
 from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_encode
+
+from searchengine.store.inversion import Scratch, TokenLayer
+from searchengine.store.term_table import CompactTermTable
 
 __all__ = [
     "PackedValues",
@@ -210,16 +215,18 @@ def _inline_values(values: Sequence[bytes], count: int) -> list[bytes]:
     return [values[i] for i in range(len(values))] if values else [b""] * count
 
 
-def _length_range(lengths: np.ndarray, ids: array) -> tuple[int, int]:
+def _length_range(lengths: array, ids: array) -> tuple[int, int]:
     """Shortest and longest field length among ``ids`` (numpy only pays off for many)."""
     if len(ids) <= 32:
         found = [lengths[i] for i in ids]
-        return int(min(found)), int(max(found))
-    selected = lengths[np.frombuffer(ids, dtype=np.uint32)]
+        return min(found), max(found)
+    selected = np.frombuffer(lengths, dtype=np.uint32)[np.frombuffer(ids, dtype=np.uint32)]
     return int(selected.min()), int(selected.max())
 
 
+@functools.cache
 def _length_byte(length: int | None) -> int:
+    """whoosh's one-byte approximation of a field length (a bisection: cached, as a segment asks millions of times)."""
     return 0 if length is None else length_to_byte(length)
 
 
@@ -231,6 +238,19 @@ class SearchFieldWriter(W3FieldWriter):
     per-posting bookkeeping, which dominated the time to write a segment.
     """
 
+    def __init__(self, codec: Any, storage: Any, segment: Any) -> None:  # whoosh's, with our term table
+        self._codec = codec
+        self._storage = storage
+        self._segment = segment
+        self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
+        self._tindex = CompactTermTable(self._create_file(W3Codec.TERMS_EXT))
+        self._fieldmap: dict[str, int] = {}
+        self._tindex.extras["fieldmap"] = self._fieldmap
+        self._postfile = self._create_file(W3Codec.POSTS_EXT)
+        self._postwriter: Any = None
+        self._infield = False
+        self.is_closed = False
+
     def start_term(self, btext: bytes) -> None:
         super().start_term(btext)
         self._postwriter._terminfo = CompactTermInfo()
@@ -241,7 +261,7 @@ class SearchFieldWriter(W3FieldWriter):
         ids: array,
         counts: array,
         positions: array | None,
-        lengths: np.ndarray | None,
+        lengths: array | None,
     ) -> None:
         """Write one term: sorted ``ids``, ``counts[i]`` its frequency in
         ``ids[i]`` (and how many of ``positions`` are that document's)."""
@@ -512,19 +532,24 @@ class SegmentBuilder:
 
     ``add`` takes each document's stored values, column values and, per
     indexed field, its tokens; ``finish`` writes the segment files and
-    returns the whoosh Segment object for a writer to commit.
+    returns the whoosh Segment object for a writer to commit. Stored values
+    and columns go to disk as they come; postings are held in memory until
+    they reach ``memory`` bytes (0: no limit), then spilled as sorted runs
+    (see :mod:`~searchengine.store.inversion`), so a segment can hold any
+    number of documents.
     """
 
-    def __init__(self, storage: Storage, indexname: str, schema: Schema, codec: SearchCodec) -> None:
+    def __init__(self, storage: Storage, indexname: str, schema: Schema, codec: SearchCodec, memory: int = 0) -> None:
         self.storage = storage
         self.schema = schema
         self.codec = codec
+        self.memory = memory
         self.segment = codec.new_segment(storage, indexname)
         self._perdoc = W3PerDocWriter(codec, storage, self.segment)
-        self._layers: dict[str, _TokenLayer] = {}
-        # fieldname -> term -> (ids, counts), for keyword fields
-        self._keywords: dict[str, dict[str, tuple[array, array]]] = {}
+        self._layers: dict[str, TokenLayer] = {}
+        self._scratch: Scratch | None = None
         self.doc_count = 0
+        self.spills = 0
 
     def add(
         self,
@@ -544,13 +569,10 @@ class SegmentBuilder:
         perdoc.start_doc(docnum)
         schema = self.schema
         for name, tokens in positional.items():
-            layer = self._layers.get(name)
-            if layer is None:
-                layer = self._layers[name] = _TokenLayer()
-            layer.add(docnum, tokens)
+            self._layer(name, positional=True).add(docnum, tokens)
             perdoc.add_field(name, schema[name], stored.get(name), len(tokens))
         for name, terms in keywords.items():
-            self._invert_keywords(name, docnum, terms)
+            self._layer(name, positional=False).add_terms(docnum, terms)
         for name, value in stored.items():
             if name not in positional:
                 perdoc.add_field(name, schema[name], value, 0)
@@ -558,37 +580,51 @@ class SegmentBuilder:
             perdoc.add_column_value(name, schema[name].column_type, value)
         perdoc.finish_doc()
         self.doc_count += 1
+        if self.memory and sum(layer.held_bytes() for layer in self._layers.values()) > self.memory:
+            self._spill()
         return docnum
 
-    def _invert_keywords(self, name: str, docnum: int, terms: Iterable[str]) -> None:
-        inverted = self._keywords.setdefault(name, {})
-        for term in dict.fromkeys(terms):
-            entry = inverted.get(term)
-            if entry is None:
-                entry = inverted[term] = (array(_UINT), array(_UINT))
-            entry[0].append(docnum)
-            entry[1].append(1)
+    def _layer(self, name: str, positional: bool) -> TokenLayer:
+        layer = self._layers.get(name)
+        if layer is None:
+            layer = self._layers[name] = TokenLayer(positional)
+        return layer
+
+    def _spill(self) -> None:
+        """Move every layer's postings to the scratch file, as sorted runs."""
+        if self._scratch is None:
+            folder = getattr(self.storage, "folder", None)
+            if folder is None:  # a storage without files (whoosh's RamStorage): no spilling
+                self.memory = 0
+                return
+            self._scratch = Scratch(os.path.join(folder, self.segment.make_filename(".runs")))
+        for layer in self._layers.values():
+            layer.spill(self._scratch)
+        self.spills += 1
 
     def abandon(self) -> None:
-        """Close the scratch file of a segment that will never be finished (a failed build)."""
+        """Close the scratch files of a segment that will never be finished (a failed build)."""
         scratch = self._perdoc._cols._temp
         if not scratch.is_closed:
             scratch.close()
+        if self._scratch is not None:
+            self._scratch.close()
 
     def finish(self) -> Any:
         """Write postings, per-document data and the compound file."""
         self._perdoc.close()
         fieldwriter = self.codec.field_writer(self.storage, self.segment)
-        for name in sorted(self._layers.keys() | self._keywords.keys()):
-            fieldwriter.start_field(name, self.schema[name])
-            if name in self._layers:
-                self._layers.pop(name).write(fieldwriter, self.doc_count)
-            else:
-                terms = self._keywords.pop(name)
-                for term in sorted(terms):
-                    ids, counts = terms[term]
-                    fieldwriter.add_term(term, ids, counts, None, None)
-            fieldwriter.finish_field()
+        try:
+            for name in sorted(self._layers):
+                layer = self._layers.pop(name)
+                fieldwriter.start_field(name, self.schema[name])
+                lengths = layer.lengths_array(self.doc_count) if layer.positional else None
+                for term, ids, counts, positions in layer.postings(self._scratch):
+                    fieldwriter.add_term(term, ids, counts, positions, lengths)
+                fieldwriter.finish_field()
+        finally:
+            if self._scratch is not None:
+                self._scratch.close()
         fieldwriter.close()
         segment = self.segment
         segment.set_doc_count(self.doc_count)
@@ -608,108 +644,6 @@ def stored_fields(reader: SegmentReader, docnum: int) -> dict[str, Any]:
     story's reprints).
     """
     return reader._perdoc.stored_fields(docnum)
-
-
-#: Tokens keyed per numpy call while a layer is sorted (bounds the temporary index array).
-_KEY_CHUNK = 1 << 20
-
-
-class _TokenLayer:
-    """One token field's postings while a segment is built: every token, in order.
-
-    A term gets a number when first seen; each document appends its
-    tokens' term numbers and positions to two flat arrays. :meth:`write`
-    sorts them by term once (ties broken by arrival, so each term's
-    documents and positions stay in order). Per term, a list of three growing arrays took
-    about 440 bytes and a branch per token: most of a segment's terms occur
-    once, and a 50,000-post segment holds about a million.
-    """
-
-    def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
-        self.terms = array(_UINT)
-        self.positions = array(_UINT)
-        self.docs = array(_UINT)  # the documents that have tokens here, in order
-        self.lengths = array(_UINT)  # tokens per document (0 for a document without this field)
-
-    def add(self, docnum: int, tokens: list[tuple[str, int]]) -> None:
-        """Append one document's ``(term, position)`` tokens, in position order."""
-        lengths = self.lengths
-        lengths.extend([0] * (docnum + 1 - len(lengths)))
-        lengths[docnum] = len(tokens)
-        if not tokens:
-            return
-        numbers = self.numbers
-        number = numbers.setdefault
-        self.terms.extend([number(term, len(numbers)) for term, _ in tokens])
-        self.positions.extend([position for _, position in tokens])
-        self.docs.append(docnum)
-
-    def write(self, fieldwriter: SearchFieldWriter, doc_count: int) -> None:
-        """Write every term's posting list, in term order; the layer is empty afterwards.
-
-        Memory is what bounds a segment's size, so the sort is done in place
-        on one key per token (its term number, then its own index: all
-        distinct), and each flat array is dropped as soon as its sorted copy
-        exists: about 20 bytes per token at the peak.
-        """
-        lengths = np.zeros(doc_count, dtype=np.int64)
-        lengths[: len(self.lengths)] = self.lengths
-        count = len(self.terms)
-        keys = np.frombuffer(self.terms, dtype=np.uint32).astype(np.uint64)
-        self.terms = array(_UINT)
-        keys <<= 32
-        for first in range(0, count, _KEY_CHUNK):
-            keys[first : first + _KEY_CHUNK] |= np.arange(first, min(first + _KEY_CHUNK, count), dtype=np.uint64)
-        keys.sort()
-        order = keys.astype(np.uint32)  # the low half: where each token was
-        keys >>= 32
-        numbers = keys.astype(np.uint32)
-        del keys
-        positions = np.frombuffer(self.positions, dtype=np.uint32)[order]
-        self.positions = array(_UINT)
-        with_tokens = np.frombuffer(self.docs, dtype=np.uint32)
-        docs = np.repeat(with_tokens, lengths[with_tokens])[order]
-        self.docs, self.lengths = array(_UINT), array(_UINT)
-        del order, with_tokens
-        # A run: one term's tokens in one document.
-        new_run = np.ones(count, dtype=bool)
-        new_run[1:] = (numbers[1:] != numbers[:-1]) | (docs[1:] != docs[:-1])
-        starts = np.flatnonzero(new_run)
-        del new_run
-        # Every number below len(self.numbers) has tokens: term n's runs are
-        # runs[term_runs[n]:term_runs[n + 1]], its tokens tokens[term_tokens[n]:term_tokens[n + 1]].
-        term_runs = np.searchsorted(numbers[starts], np.arange(len(self.numbers) + 1))
-        del numbers
-        term_tokens = np.append(starts, count)[term_runs]
-        # Sliced per term below as Python arrays, which is what the writer
-        # takes: numpy's per-call costs would double the time per term.
-        runs = _uint_array(docs[starts])
-        del docs
-        counts = _uint_array(np.diff(starts, append=count))
-        del starts
-        tokens = _uint_array(positions)
-        del positions
-        run_bounds, token_bounds = array("q", term_runs.tobytes()), array("q", term_tokens.tobytes())
-        del term_runs, term_tokens
-        numbers_of, self.numbers = self.numbers, {}
-        for term in sorted(numbers_of):
-            number = numbers_of[term]
-            low, high = run_bounds[number], run_bounds[number + 1]
-            fieldwriter.add_term(
-                term,
-                runs[low:high],
-                counts[low:high],
-                tokens[token_bounds[number] : token_bounds[number + 1]],
-                lengths,
-            )
-
-
-def _uint_array(values: np.ndarray) -> array:
-    """``values`` as a Python ``uint32`` array (one copy)."""
-    found = array(_UINT)
-    found.frombytes(np.ascontiguousarray(values, dtype=np.uint32).data.cast("B"))
-    return found
 
 
 def column_values(reader: SegmentReader, fieldname: str) -> list[bytes]:
