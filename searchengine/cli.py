@@ -22,8 +22,8 @@ import click
 
 from searchengine import __version__
 from searchengine.__main__ import EXIT_INTERRUPTED
-from searchengine.errors import SearchEngineError
-from searchengine.settings import SETTINGS, env_name, setting
+from searchengine.errors import ParameterError, SearchEngineError
+from searchengine.settings import SETTINGS, env_name, megabytes, setting
 
 if TYPE_CHECKING:
     from searchengine.indexer import BuildOptions, BuildReport
@@ -50,6 +50,21 @@ def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Any], Any]:
         help=f"{spec.help} [env: {env_name(name)}]",
         **kwargs,
     )
+
+
+class _Size(click.ParamType):
+    """A size in MB, as the ``build_memory`` setting takes it (``1024``, ``800MB``, ``1.5GB``)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return megabytes(value)
+        except ParameterError as error:
+            self.fail(str(error), param, ctx)
+
+
+_SIZE = _Size()
 
 
 def _setting(name: str) -> Any:
@@ -84,6 +99,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary (errors still printed).")
 @_option("workers", type=int)
+@_option("build_memory", type=_SIZE)
 @_option("user_dict", type=str)
 @_option("timezone")
 @_option("max_post_bytes", type=int)
@@ -106,6 +122,7 @@ def index(
     as_json: bool,
     quiet: bool,
     workers: int,
+    build_memory: int,
     user_dict: Path | str,
     timezone: str,
     max_post_bytes: int,
@@ -125,6 +142,7 @@ def index(
     options = BuildOptions(
         rebuild=rebuild,
         workers=workers,
+        build_memory=build_memory,
         timezone=timezone,
         max_post_bytes=max_post_bytes,
         lock_timeout=lock_timeout,

@@ -21,12 +21,18 @@ The guarantees, and how they are kept:
   before and is now broken, its last good version stays searchable.
 * **All cores.** Worker processes each read, parse, analyse and write their
   own segment; the parent only walks the folder and commits.
+* **Bounded memory.** ``build_memory`` is shared among the processes: each
+  worker holds its share of postings, then spills them as a sorted run to a
+  scratch file, and merges the runs when it writes its one segment (see
+  :mod:`searchengine.store.inversion`). An archive of any size is as many
+  segments as there were workers, which is what its searches pay for.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import gc
 import multiprocessing
 import os
 import queue
@@ -36,14 +42,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from searchengine import documents
 from searchengine.analysis import AnalysisSettings, Analyzer, analyzer_for
 from searchengine.dates import load_zone
 from searchengine.errors import DocumentError, ParameterError, SearchEngineError
+from searchengine.settings import DEFAULT_BUILD_MEMORY
 from searchengine.store import IndexFolder, IndexWriter, SegmentSink
 from searchengine.store.schema import PostState, document_fields
 
@@ -57,6 +64,13 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 _SPACE_PER_POST_BYTE = 7
 # Below this many posts to analyse, forking workers costs more than it saves.
 _PARALLEL_MIN = 200
+#: What one build process holds before any post, in MB of proportional set
+#: size (PSS; the workers share the parent's jieba dictionary until they
+#: write to it): measured 150-190.
+_PROCESS_MB = 180
+#: The least a worker holds postings in before spilling them: below this,
+#: runs get so small that merging them costs more than it saves.
+_MIN_POSTINGS_MB = 32
 
 
 @dataclass(frozen=True)
@@ -69,11 +83,22 @@ class BuildOptions:
     max_post_bytes: int = documents.MAX_POST_BYTES
     lock_timeout: float = 5.0
     user_dict: Path | None = None
-    segment_docs: int = 50_000
+    segment_docs: int = 0  # documents per segment; 0: one segment per worker
     follow_outside: bool = False  # index posts that symbolic links lead to outside the posts folder
+    build_memory: int = DEFAULT_BUILD_MEMORY  # MB for the whole build: this process and its workers
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    def postings_memory(self, workers: int) -> int:
+        """Bytes of postings each of ``workers`` processes holds before spilling them to disk.
+
+        What the build's processes hold anyway (the interpreter, jieba's
+        dictionary, the list of posts to read) comes off ``build_memory``
+        first; the rest is shared among the workers.
+        """
+        spare = self.build_memory - _PROCESS_MB * (workers + 1)
+        return max(spare // workers, _MIN_POSTINGS_MB) * 2**20
 
 
 @dataclass
@@ -120,9 +145,11 @@ class BuildReport:
         }
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One post to read: its id, where it is, and its last indexed hash (if any)."""
+class _Job(NamedTuple):
+    """One post to read: its id, where it is, and its last indexed hash (if any).
+
+    A tuple: a build of a million posts holds a million of them.
+    """
 
     post_id: str
     path: str
@@ -174,10 +201,7 @@ def build_index(
                 planned = _plan_changes(posts_root, changed, writer, report)
             jobs = planned if planned is not None else _plan(posts_root, writer, report, options.follow_outside)
             work = _Work(str(folder.path), settings, posts_root, options)
-            outcomes, segments = _run_jobs(jobs, work, progress)
-            for outcome in outcomes:
-                _tally(report, outcome, writer)
-            writer.add_segments(segments)
+            writer.add_segments(_run_jobs(jobs, work, lambda outcome: _tally(report, outcome, writer), progress))
     except OSError as exc:  # writing the index failed; the writer has removed what it wrote
         raise _write_error(folder.path, exc, jobs) from None
     report.committed = writer.committed
@@ -230,7 +254,7 @@ def _size(path: str) -> int:
 def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: bool) -> list[_Job]:
     """Decide which posts to read, and delete the indexed posts gone from disk."""
     jobs: list[_Job] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # the indexed posts found on disk (none for a new index: a million posts' ids cost MBs)
 
     def report_error(error: DocumentError) -> None:
         report.failed.append(str(error))
@@ -245,8 +269,10 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
     walk = documents.walk_post_paths(root, on_error=report_error, follow_outside=follow_outside, on_link=count_link)
     for where in walk:
         post_id = where[prefix:].replace(os.sep, "/")
-        seen.add(post_id)
-        _plan_post(post_id, where, writer.posts.get(post_id), report, jobs)
+        known = writer.posts.get(post_id)
+        if known is not None:
+            seen.add(post_id)
+        _plan_post(post_id, where, known, report, jobs)
     for post_id, (docnum, _) in writer.posts.items():
         if post_id not in seen:
             writer.delete(docnum)
@@ -329,9 +355,11 @@ class _Work:
     root: Path
     options: BuildOptions
 
+    workers: int = 1
+
     def new_sink(self) -> SegmentSink:
-        """Where this process's analysed posts go: segments of its own."""
-        return SegmentSink(self.index_folder, self.options.segment_docs)
+        """Where this process's analysed posts go: segments of its own, in its share of the memory."""
+        return SegmentSink(self.index_folder, self.options.segment_docs, self.options.postings_memory(self.workers))
 
 
 def _process(job: _Job, work: _Work, analyzer: Analyzer) -> tuple[_Outcome, Any]:
@@ -369,40 +397,50 @@ def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
 
 
 def _run_jobs(
-    jobs: list[_Job], work: _Work, progress: Callable[[int, int], None] | None
-) -> tuple[list[_Outcome], list[Any]]:
-    """Process every job, in this process or in worker processes."""
+    jobs: list[_Job],
+    work: _Work,
+    tally: Callable[[_Outcome], None],
+    progress: Callable[[int, int], None] | None,
+) -> list[Any]:
+    """Process every job, in this process or in worker processes; return the new segments.
+
+    Each outcome goes to ``tally`` as it arrives: kept until the end, a
+    million posts' outcomes would be a few hundred MB of the build's memory.
+    """
     if not jobs:
-        return [], []
+        return []
     analyzer = analyzer_for(work.settings)
     analyzer.warm_up()  # before forking, so every worker shares the dictionary
     workers = min(work.options.worker_count(), -(-len(jobs) // _BATCH))
     if workers <= 1 or len(jobs) < _PARALLEL_MIN:
-        sink = work.new_sink()
-        outcomes: list[_Outcome] = []
+        sink = replace(work, workers=1).new_sink()
+        done = 0
         try:
             for batch in _batches(jobs):
-                outcomes += _process_batch(batch, work, analyzer, sink)
+                for outcome in _process_batch(batch, work, analyzer, sink):
+                    tally(outcome)
+                done += len(batch)
                 if progress:
-                    progress(len(outcomes), len(jobs))
-            return outcomes, sink.finish()
+                    progress(done, len(jobs))
+            return sink.finish()
         except BaseException:
             sink.abandon()
             raise
-    return _run_in_workers(jobs, work, progress, workers)
+    return _run_in_workers(jobs, replace(work, workers=workers), tally, progress)
 
 
 def _run_in_workers(
-    jobs: list[_Job], work: _Work, progress: Callable[[int, int], None] | None, workers: int
-) -> tuple[list[_Outcome], list[Any]]:
+    jobs: list[_Job], work: _Work, tally: Callable[[_Outcome], None], progress: Callable[[int, int], None] | None
+) -> list[Any]:
     context = multiprocessing.get_context("fork")
     job_queue: Any = context.Queue()
     result_queue: Any = context.Queue()
     args = (job_queue, result_queue, work, os.getpid())
     processes: list[Any] = []
-    outcomes: list[_Outcome] = []
     segments: list[Any] = []
-    finished = 0
+    workers = work.workers
+    finished = done = 0
+    gc.freeze()  # see _worker
     try:
         with _ctrl_c_held():
             for batch in _batches(jobs):
@@ -424,9 +462,11 @@ def _run_in_workers(
                     ) from None
                 continue
             if kind == "outcomes":
-                outcomes += payload
+                for outcome in payload:
+                    tally(outcome)
+                done += len(payload)
                 if progress:
-                    progress(len(outcomes), len(jobs))
+                    progress(done, len(jobs))
             elif kind == "done":
                 segments += payload
                 finished += 1
@@ -439,7 +479,8 @@ def _run_in_workers(
             _abandon(processes, job_queue, result_queue)
         for process in processes:
             process.join(timeout=5)
-    return outcomes, segments
+        gc.unfreeze()
+    return segments
 
 
 @contextmanager
@@ -487,6 +528,11 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def _worker(job_queue: Any, result_queue: Any, work: _Work, parent_pid: int) -> None:
     """Worker process: analyse batches of posts into segments of its own.
+
+    The parent froze its objects out of the garbage collector before
+    forking (``gc.freeze``): a collection here would otherwise write to the
+    header of every object inherited from it (a million posts' jobs, say),
+    copying each page of the parent's heap into this process.
 
     Ctrl-C reaches the whole process group: the parent decides what to do
     (it stops the workers), so a worker ignores it. A worker dies with its

@@ -17,7 +17,7 @@ from searchengine.documents import DEFAULT_TIMEZONE, MAX_POST_BYTES
 from searchengine.errors import ParameterError
 from searchengine.pictures import ImageHosts
 
-__all__ = ["Setting", "SETTINGS", "setting", "env_name"]
+__all__ = ["DEFAULT_BUILD_MEMORY", "Setting", "SETTINGS", "setting", "env_name", "megabytes"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,29 @@ def boolean(raw: str) -> bool:
     raise ValueError(raw)
 
 
+#: MB a build may use, its worker processes included (the ``build_memory`` setting).
+DEFAULT_BUILD_MEMORY = 1024
+#: The least ``build_memory`` that leaves room for postings beside two processes' own needs.
+MIN_BUILD_MEMORY = 256
+_SIZE_UNITS = {"": 1, "m": 1, "mb": 1, "g": 1024, "gb": 1024}
+
+
+def megabytes(raw: str) -> int:
+    """A size in MB: a number of MB, or with a unit (``800MB``, ``1.5GB``); at least :data:`MIN_BUILD_MEMORY`."""
+    text = str(raw).strip().lower()
+    number = text.rstrip("gmb ")
+    unit = text[len(number) :].strip()
+    if unit not in _SIZE_UNITS:
+        raise ParameterError(f"{raw!r} is not a size: give MB (1024) or a unit (800MB, 1.5GB)")
+    try:
+        size = int(float(number) * _SIZE_UNITS[unit])
+    except ValueError:
+        raise ParameterError(f"{raw!r} is not a size: give MB (1024) or a unit (800MB, 1.5GB)") from None
+    if size < MIN_BUILD_MEMORY:
+        raise ParameterError(f"{raw!r} is too small: a build needs at least {MIN_BUILD_MEMORY} MB")
+    return size
+
+
 def image_hosts(raw: str) -> str:
     """The ``image_hosts`` setting, checked and written as :class:`~searchengine.pictures.ImageHosts` reads it."""
     return str(ImageHosts.parse(raw))
@@ -56,6 +79,13 @@ SETTINGS: dict[str, Setting] = {
             "read again when it changes, no rebuild.",
         ),
         Setting("workers", 0, "Processes analysing posts during a build; 0: one per core.", int),
+        Setting(
+            "build_memory",
+            DEFAULT_BUILD_MEMORY,
+            "MB a build may use, its worker processes included (800MB, 1.5GB); past it, postings are "
+            "spilled to a scratch file beside the index and merged when the segment is written.",
+            megabytes,
+        ),
         Setting("max_post_bytes", MAX_POST_BYTES, "Posts larger than this many bytes are refused.", int),
         Setting("lock_timeout", 5.0, "Seconds a build waits for another build's lock.", float),
         Setting(

@@ -373,3 +373,28 @@ def test_demo_says_serving_only_once_it_listens(tmp_path: Path) -> None:
             watchdog.cancel()
     assert lines[0].startswith("35 posts: 35 added"), lines
     assert lines[-1].startswith(f"waitress: Serving on http://127.0.0.1:{port}"), lines
+
+
+@pytest.mark.parametrize(("raw", "megabytes"), [("1024", 1024), ("800MB", 800), ("1.5GB", 1536), (" 2 g ", 2048)])
+def test_build_memory_takes_megabytes_or_a_unit(raw: str, megabytes: int, sample_posts: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["index", str(sample_posts), "--index", str(tmp_path / "ix"), "--build-memory", raw, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["documents"] == 35
+    assert SETTINGS["build_memory"].kind(raw) == megabytes
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("100", "'100' is too small: a build needs at least 256 MB"), ("lots", "'lots' is not a size: give MB")],
+)
+def test_a_bad_build_memory_is_one_line_naming_it(raw: str, reason: str, sample_posts: Path, tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    given = CliRunner().invoke(main, ["index", str(sample_posts), "--index", str(index), "--build-memory", raw])
+    assert given.exit_code == 2 and f"Invalid value for '--build-memory': {reason}" in given.output
+    from_env = CliRunner().invoke(main, ["index", str(sample_posts), "--index", str(index)], env={
+        env_name("build_memory"): raw
+    })
+    assert from_env.exit_code != 0 and f"SEARCHENGINE_BUILD_MEMORY='{raw}': {reason}" in from_env.output
+    assert not index.exists()

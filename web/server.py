@@ -140,6 +140,7 @@ def _build_options() -> BuildOptions:
     user_dict = setting("user_dict")
     return BuildOptions(
         workers=setting("workers"),
+        build_memory=setting("build_memory"),
         timezone=setting("timezone"),
         max_post_bytes=setting("max_post_bytes"),
         lock_timeout=setting("lock_timeout"),
