@@ -159,16 +159,14 @@ class _Run:
             if self.positional:
                 token_counts = _read_uints(streams["token_counts"], step)
                 positions = _read_uints(streams["positions"], sum(token_counts))
-            text = at = first = token = 0
+            text = at = first = token = end = 0
             for i in range(step):
                 text, at = at, at + sizes[i]
                 last = first + run_counts[i]
-                if positions is None:
-                    yield blob[text:at].decode("utf-8"), docs[first:last], counts[first:last], None
-                else:
-                    end = token + token_counts[i]
-                    yield blob[text:at].decode("utf-8"), docs[first:last], counts[first:last], positions[token:end]
-                    token = end
+                if positions is not None:
+                    token, end = end, end + token_counts[i]
+                term_positions = None if positions is None else positions[token:end]
+                yield blob[text:at].decode("utf-8"), docs[first:last], counts[first:last], term_positions
                 first = last
 
 
