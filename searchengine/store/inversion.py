@@ -20,8 +20,10 @@ from __future__ import annotations
 import heapq
 import os
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import itemgetter
 from typing import Protocol
 
@@ -33,8 +35,10 @@ _UINT = "I"
 assert array(_UINT).itemsize == 4
 #: Tokens keyed per numpy call while a run is sorted (bounds the temporary index array).
 _KEY_CHUNK = 1 << 20
-#: Terms read back from a run per step of a merge.
+#: Terms whose sizes are read back from a run at a time during a merge.
 _TERMS_PER_STEP = 4096
+#: Bytes of postings read back from a run at a time during a merge (a larger term is read alone).
+_STEP_BYTES = 1 << 20
 #: Bytes read from a scratch file at a time, per section of a run.
 _READ_SIZE = 1 << 18
 #: What one distinct term costs while a layer holds it: the string, its dict
@@ -139,7 +143,14 @@ class _Run:
         self.arrays = None
 
     def postings(self, scratch: Scratch | None) -> Iterator[TermPostings]:
-        """Each term's postings, in term order, read a few thousand terms at a time."""
+        """Each term's postings, in term order, read a few megabytes at a time.
+
+        The merge holds a step of every run at once, so a step is bounded in
+        bytes, not terms: the first few thousand terms of a run (digits,
+        run starts) can be a tenth of its postings, which at a million posts
+        was half a gigabyte a worker across its runs. A term larger than a
+        step is read alone, as writing it needs it whole anyway.
+        """
         streams: dict[str, _Stream]
         if self.arrays is not None:
             streams = {name: _BytesStream(values) for name, values in self.arrays.items()}
@@ -153,21 +164,34 @@ class _Run:
             sizes = _read_uints(streams["term_sizes"], step)
             blob = bytes(streams["term_bytes"].read(sum(sizes)))
             run_counts = _read_uints(streams["run_counts"], step)
-            runs = sum(run_counts)
-            docs, counts = _read_uints(streams["docs"], runs), _read_uints(streams["counts"], runs)
-            positions = None
-            if self.positional:
-                token_counts = _read_uints(streams["token_counts"], step)
-                positions = _read_uints(streams["positions"], sum(token_counts))
-            text = at = first = token = end = 0
-            for i in range(step):
-                text, at = at, at + sizes[i]
-                last = first + run_counts[i]
-                if positions is not None:
-                    token, end = end, end + token_counts[i]
-                term_positions = None if positions is None else positions[token:end]
-                yield blob[text:at].decode("utf-8"), docs[first:last], counts[first:last], term_positions
-                first = last
+            token_counts = _read_uints(streams["token_counts"], step) if self.positional else None
+            ends = _cumulative_bytes(run_counts, token_counts)
+            text = at = term = 0
+            while term < step:
+                base = ends[term - 1] if term else 0
+                last = max(bisect_right(ends, base + _STEP_BYTES, lo=term), term + 1)
+                runs = sum(run_counts[term:last])
+                docs, counts = _read_uints(streams["docs"], runs), _read_uints(streams["counts"], runs)
+                positions = None
+                if token_counts is not None:
+                    positions = _read_uints(streams["positions"], sum(token_counts[term:last]))
+                first = token = end = 0
+                for i in range(term, last):
+                    text, at = at, at + sizes[i]
+                    stop = first + run_counts[i]
+                    if token_counts is not None:
+                        token, end = end, end + token_counts[i]
+                    term_positions = None if positions is None else positions[token:end]
+                    yield blob[text:at].decode("utf-8"), docs[first:stop], counts[first:stop], term_positions
+                    first = stop
+                term = last
+
+
+def _cumulative_bytes(run_counts: array, token_counts: array | None) -> list[int]:
+    """What the postings of a step's terms take (documents and counts, and positions), summed from its first."""
+    if token_counts is None:
+        return list(accumulate(8 * runs for runs in run_counts))
+    return list(accumulate(8 * runs + 4 * tokens for runs, tokens in zip(run_counts, token_counts, strict=True)))
 
 
 def _read_uints(stream: _Stream, count: int) -> array:
