@@ -82,21 +82,30 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return total_rss, total_pss
 
 
-def run_measured(code: str, *args: str) -> dict:
+def run_measured(code: str, *args: str, report_every: float = 0) -> dict:
     """Run ``code`` in a fresh interpreter; return its JSON output plus peak memory.
 
     ``peak_mb`` is the peak RSS sum of the process tree, ``peak_pss_mb`` its
-    peak PSS sum (see :func:`tree_memory`), each sampled every 0.5 s.
+    peak PSS sum (see :func:`tree_memory`), each sampled every 0.5 s. With
+    ``report_every`` (seconds), the tree's memory is also printed to stderr
+    that often: an hours-long build then shows how it goes, phase by phase.
     """
     process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     peak_rss = peak_pss = 0
     done = threading.Event()
+    started = time.monotonic()
 
     def sample() -> None:
         nonlocal peak_rss, peak_pss
+        reported = started
         while not done.is_set():
             rss, pss = tree_memory(process.pid)
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            now = time.monotonic()
+            if report_every and now - reported >= report_every:
+                reported = now
+                memory = f"{pss / 1e6:,.0f} MB PSS now, peak {peak_pss / 1e6:,.0f}"
+                print(f"{now - started:7.0f} s  memory of the tree: {memory}", file=sys.stderr, flush=True)
             time.sleep(0.5)  # reading smaps_rollup costs CPU the build would use
 
     sampler = threading.Thread(target=sample)
@@ -117,7 +126,14 @@ import json, sys, time
 from pathlib import Path
 from searchengine.indexer import build_index
 started = time.perf_counter()
-report = build_index(sys.argv[1], sys.argv[2])
+step = 0
+def progress(done, total):
+    global step
+    if done * 50 >= (step + 1) * total:  # every 2% of the posts, to stderr
+        step = done * 50 // total
+        note = ": all read, writing segments" if done == total else ""
+        print(f"{time.perf_counter() - started:7.0f} s  {done:,} of {total:,} posts{note}", file=sys.stderr, flush=True)
+report = build_index(sys.argv[1], sys.argv[2], progress=progress)
 seconds = time.perf_counter() - started
 assert report.status == "ok", report.failed[:5]
 size = sum(f.stat().st_size for f in Path(sys.argv[2]).iterdir() if f.is_file())

@@ -141,7 +141,7 @@ def main() -> None:
             folder = copies_of(posts, work, copies)
             index = work / f"index-x{copies}"
             shutil.rmtree(index, ignore_errors=True)
-            build = run_measured(BUILD, str(folder), str(index))
+            build = run_measured(BUILD, str(folder), str(index), report_every=60)
             searched = search_latency(index, args.rounds)
             rows.append((copies, build, searched))
             _print_row(f"x{copies}", searched, f"built {build['posts']:.0f} posts in {build['seconds']:.0f} s; ")
