@@ -28,9 +28,12 @@ per size:
 * the search process's resident memory once warm.
 
 Then one table, and the growth from the first size to the last. The ×13
-build (about 970,000 posts) takes most of an hour here: run it by hand, in
-the background, never in CI (CI runs ``--copies 1`` on the 2019 slice).
-``--work`` keeps the copies and indexes (default: a temporary folder).
+build (about 970,000 posts) takes about two hours on this project's 2-core
+machine: run it by hand, in the background, with nothing else busy, never in
+CI (CI runs ``--copies 1`` on the 2019 slice). While a build runs, its
+progress (posts read, every 2%) and the process tree's memory (every
+minute) go to stderr. ``--work`` keeps the copies and indexes (default: a
+temporary folder).
 
 ``--search`` measures only the search side of indexes already built (a
 kept ×13 index, after a change to the query code), each in a fresh process,
