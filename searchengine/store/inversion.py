@@ -147,9 +147,9 @@ class _Run:
 
         The merge holds a step of every run at once, so a step is bounded in
         bytes, not terms: the first few thousand terms of a run (digits,
-        run starts) can be a tenth of its postings, which at a million posts
-        was half a gigabyte a worker across its runs. A term larger than a
-        step is read alone, as writing it needs it whole anyway.
+        run starts) can be a tenth of its postings: at a million posts, about
+        0.4 GB a worker across its runs. A term larger than a step is read
+        alone, as writing it needs it whole anyway.
         """
         streams: dict[str, _Stream]
         if self.arrays is not None:
