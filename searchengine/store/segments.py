@@ -613,6 +613,11 @@ class SegmentBuilder:
     def finish(self) -> Any:
         """Write postings, per-document data and the compound file."""
         self._perdoc.close()
+        if self._scratch is not None:
+            # The merge reads a megabyte of each spilled run at a time, so what
+            # is still held goes too rather than stay whole through the write:
+            # at a million posts, about a quarter of a gigabyte a worker.
+            self._spill()
         fieldwriter = self.codec.field_writer(self.storage, self.segment)
         try:
             for name in sorted(self._layers):
