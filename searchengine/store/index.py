@@ -110,8 +110,7 @@ class IndexFolder:
 
     def _view(self, toc: TOC, manifest: Manifest, timezone: str) -> IndexView:
         reader = FileIndex._reader(self._storage, toc.schema, toc.segments, toc.generation)
-        size = sum(length for length, _ in manifest.files.values())
-        return IndexView(reader, toc.generation, manifest.settings, timezone, self.latest_generation, size)
+        return IndexView(reader, toc.generation, manifest.settings, timezone, self.latest_generation)
 
     def _open(self) -> tuple[TOC, Manifest]:
         """The newest generation's table of contents and manifest, checked usable by this code."""

@@ -14,7 +14,7 @@ half the archive.
 Decoding a posting list costs in proportion to its length, and the longest
 ones (中国, 发展, a single character's hundreds of bigrams) are the ones
 searched again and again. A view keeps those decoded
-(:meth:`IndexView.kept`), up to a share of the index's size
+(:meth:`IndexView.kept`), up to a budget that grows with the posts
 (:func:`kept_capacity`), least recently used out first, for as long as the
 generation is searched.
 """
@@ -56,16 +56,19 @@ from searchengine.store.segments import (
 )
 from searchengine.versioned_cache import VersionedCache
 
-__all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_SHARE", "LONG_POSTINGS", "kept_capacity"]
+__all__ = ["IndexView", "Vocabulary", "KEPT_BYTES", "KEPT_PER_POST", "LONG_POSTINGS", "kept_capacity"]
 
 #: Bytes of decoded posting lists a view keeps at least (:meth:`IndexView.kept`).
 KEPT_BYTES = 128 * 2**20
-#: ... or this fraction of the index's size, if more. A common word's list
-#: over a million posts is some 10 MB and its matched clause some 20 MB, and
-#: a mix of searches there (an 8 GB index) evicted what it kept from 128 MB
-#: (and from 512 MB, once clauses were kept) before it came back to it: a
-#: single character then cost its 4-6 s first search every time.
-KEPT_SHARE = 8
+#: ... or this many bytes per post, if more: about 1.5 GB at a million posts.
+#: What a view keeps grows with the posts, not with the index's bytes: a
+#: common word's list over a million posts is some 10 MB and its matched
+#: clause some 20 MB, whatever the texts' length or compression. The
+#: benchmark's mix there evicted what it kept from 665 MB (an eighth of the
+#: real million-post index, 5.3 GB) before it came back to it: 中 and 国 then
+#: cost their 2-4 s first search every time (p50 78 ms); with 1.07 GB, p50
+#: was 43-46 ms, and with this, 35 ms.
+KEPT_PER_POST = 1_600
 #: Posting lists of at least this many documents are kept once decoded;
 #: shorter ones cost less to decode again than the room they would take.
 LONG_POSTINGS = 4_096
@@ -161,9 +164,9 @@ class Vocabulary:
         return np.bincount(self.value[runs], minlength=len(self.names))
 
 
-def kept_capacity(index_bytes: int) -> int:
-    """Bytes of decoded posting lists a view of an index of ``index_bytes`` keeps."""
-    return max(KEPT_BYTES, index_bytes // KEPT_SHARE)
+def kept_capacity(posts: int) -> int:
+    """Bytes of decoded posting lists a view of an index of ``posts`` posts keeps."""
+    return max(KEPT_BYTES, posts * KEPT_PER_POST)
 
 
 class IndexView:
@@ -176,15 +179,14 @@ class IndexView:
         settings: AnalysisSettings,
         timezone: str,
         latest_generation: Callable[[], int],
-        index_bytes: int = 0,
     ) -> None:
         self.reader = reader
         self.generation = generation
         #: The analysis settings the index was built with: queries must use them.
         self.settings = settings
         self._latest_generation = latest_generation
-        self._kept = VersionedCache[Hashable, Any](kept_capacity(index_bytes), lambda key, value: _nbytes(value))
         self.size = reader.doc_count_all()
+        self._kept = VersionedCache[Hashable, Any](kept_capacity(self.size), lambda key, value: _nbytes(value))
         # An index without documents has an EmptyReader, which has no leaves.
         self.leaves: list[tuple[Any, int]] = list(reader.leaf_readers()) if self.size else []
         self._offsets = [offset for _, offset in self.leaves]
