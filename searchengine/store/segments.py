@@ -615,8 +615,10 @@ class SegmentBuilder:
         self._perdoc.close()
         if self._scratch is not None:
             # The merge reads a megabyte of each spilled run at a time, so what
-            # is still held goes too rather than stay whole through the write:
-            # at a million posts, about a quarter of a gigabyte a worker.
+            # is still held goes too rather than stay whole through the write,
+            # however large a share of the memory it is. (At a million posts
+            # the tree's memory while writing did not measurably drop: the
+            # workers' heaps keep what the run had used.)
             self._spill()
         fieldwriter = self.codec.field_writer(self.storage, self.segment)
         try:
