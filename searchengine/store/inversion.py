@@ -37,10 +37,17 @@ assert array(_UINT).itemsize == 4
 _KEY_CHUNK = 1 << 20
 #: Terms whose sizes are read back from a run at a time during a merge.
 _TERMS_PER_STEP = 4096
-#: Bytes of postings read back from a run at a time during a merge (a larger term is read alone).
+#: What a merge holds of all its runs at once: each run's step of decoded
+#: postings and the read buffers of its sections. A fixed bound per run
+#: (1 MB of postings and 256 KB a section) came to about 250 MB a worker
+#: when a million-post build merged 60 runs.
+_MERGE_BYTES = 1 << 25
+#: Bytes of postings read back from a run at a time, at most and at least (a larger term is read alone).
 _STEP_BYTES = 1 << 20
-#: Bytes read from a scratch file at a time, per section of a run.
+_MIN_STEP_BYTES = 1 << 16
+#: Bytes read from a scratch file at a time, per section of a run, at most and at least.
 _READ_SIZE = 1 << 18
+_MIN_READ_SIZE = 1 << 13
 #: What one distinct term costs while a layer holds it: the string, its dict
 #: entry and its number (measured: 140-180 bytes for the words and character
 #: pairs of news posts).
@@ -73,15 +80,16 @@ class _BytesStream:
 class _FileStream:
     """A run section in the scratch file, read forward through a small buffer."""
 
-    def __init__(self, fd: int, start: int, length: int) -> None:
+    def __init__(self, fd: int, start: int, length: int, read_size: int) -> None:
         self._fd, self._next, self._end = fd, start, start + length
+        self._read_size = read_size
         self._buffer = b""
         self._offset = 0
 
     def read(self, size: int) -> bytes | memoryview:
         if self._offset + size > len(self._buffer):
             rest = self._buffer[self._offset :]
-            wanted = min(max(size - len(rest), _READ_SIZE), self._end - self._next)
+            wanted = min(max(size - len(rest), self._read_size), self._end - self._next)
             self._buffer = rest + os.pread(self._fd, wanted, self._next)
             self._next += wanted
             self._offset = 0
@@ -111,8 +119,8 @@ class Scratch:
         self._size += len(data)
         return start, len(data)
 
-    def stream(self, where: tuple[int, int]) -> _FileStream:
-        return _FileStream(self._fd, *where)
+    def stream(self, where: tuple[int, int], read_size: int = _READ_SIZE) -> _FileStream:
+        return _FileStream(self._fd, *where, read_size)
 
     def close(self) -> None:
         """Close and remove the file (idempotent)."""
@@ -142,21 +150,24 @@ class _Run:
         self.extents = {name: scratch.append(values) for name, values in self.arrays.items()}
         self.arrays = None
 
-    def postings(self, scratch: Scratch | None) -> Iterator[TermPostings]:
-        """Each term's postings, in term order, read a few megabytes at a time.
+    def postings(self, scratch: Scratch | None, share: int = _MERGE_BYTES) -> Iterator[TermPostings]:
+        """Each term's postings, in term order, read a step at a time within ``share`` bytes.
 
         The merge holds a step of every run at once, so a step is bounded in
         bytes, not terms: the first few thousand terms of a run (digits,
         run starts) can be a tenth of its postings: at a million posts, about
-        0.4 GB a worker across its runs. A term larger than a step is read
-        alone, as writing it needs it whole anyway.
+        0.4 GB a worker across its runs. Half the share goes to the step,
+        half to the sections' read buffers. A term larger than a step is
+        read alone, as writing it needs it whole anyway.
         """
+        step_bytes = min(max(share // 2, _MIN_STEP_BYTES), _STEP_BYTES)
+        read_size = min(max(share // (2 * len(_SECTIONS)), _MIN_READ_SIZE), _READ_SIZE)
         streams: dict[str, _Stream]
         if self.arrays is not None:
             streams = {name: _BytesStream(values) for name, values in self.arrays.items()}
         else:
             assert self.extents is not None and scratch is not None
-            streams = {name: scratch.stream(where) for name, where in self.extents.items()}
+            streams = {name: scratch.stream(where, read_size) for name, where in self.extents.items()}
         left = self.terms
         while left:
             step = min(left, _TERMS_PER_STEP)
@@ -169,7 +180,7 @@ class _Run:
             text = at = term = 0
             while term < step:
                 base = ends[term - 1] if term else 0
-                last = max(bisect_right(ends, base + _STEP_BYTES, lo=term), term + 1)
+                last = max(bisect_right(ends, base + step_bytes, lo=term), term + 1)
                 runs = sum(run_counts[term:last])
                 docs, counts = _read_uints(streams["docs"], runs), _read_uints(streams["counts"], runs)
                 positions = None
@@ -187,11 +198,14 @@ class _Run:
                 term = last
 
 
-def _cumulative_bytes(run_counts: array, token_counts: array | None) -> list[int]:
-    """What the postings of a step's terms take (documents and counts, and positions), summed from its first."""
+def _cumulative_bytes(run_counts: array, token_counts: array | None) -> array:
+    """What the postings of a step's terms take (documents and counts, and positions), summed from its first.
+
+    An array, not a list: a merge keeps one per run, and 4,096 Python ints are 150 KB.
+    """
     if token_counts is None:
-        return list(accumulate(8 * runs for runs in run_counts))
-    return list(accumulate(8 * runs + 4 * tokens for runs, tokens in zip(run_counts, token_counts, strict=True)))
+        return array("q", accumulate(8 * runs for runs in run_counts))
+    return array("q", accumulate(8 * runs + 4 * tokens for runs, tokens in zip(run_counts, token_counts, strict=True)))
 
 
 def _read_uints(stream: _Stream, count: int) -> array:
@@ -262,8 +276,12 @@ class TokenLayer:
             run.spill(scratch)
             self._runs.append(run)
 
-    def postings(self, scratch: Scratch | None) -> Iterator[TermPostings]:
-        """Every term's postings in term order, across the spilled runs and what is held; the layer is empty after."""
+    def postings(self, scratch: Scratch | None, merge_bytes: int = _MERGE_BYTES) -> Iterator[TermPostings]:
+        """Every term's postings in term order, across the spilled runs and what is held; the layer is empty after.
+
+        A merge of several runs holds about ``merge_bytes`` of them at once,
+        however many there are.
+        """
         runs = self._runs
         if self.numbers:
             runs.append(self._sorted_run())
@@ -271,8 +289,10 @@ class TokenLayer:
         if len(runs) == 1:
             yield from runs[0].postings(scratch)
             return
+        share = merge_bytes // max(len(runs), 1)
         pending: list | None = None
-        for term, docs, counts, positions in heapq.merge(*(run.postings(scratch) for run in runs), key=itemgetter(0)):
+        steps = (run.postings(scratch, share) for run in runs)
+        for term, docs, counts, positions in heapq.merge(*steps, key=itemgetter(0)):
             if pending is not None and pending[0] == term:  # the same term in a later run: later documents
                 pending[1] += docs
                 pending[2] += counts
