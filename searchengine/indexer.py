@@ -146,14 +146,62 @@ class BuildReport:
 
 
 class _Job(NamedTuple):
-    """One post to read: its id, where it is, and its last indexed hash (if any).
-
-    A tuple: a build of a million posts holds a million of them.
-    """
+    """One post to read: its id, where it is, and its last indexed hash (if any)."""
 
     post_id: str
     path: str
     old_hash: str | None
+
+
+class _Batch(NamedTuple):
+    """Up to ``_BATCH`` posts to read, packed: their ids in one string, and their last indexed hashes.
+
+    A build plans every post before it reads one, and keeps the plan to the
+    end. A million posts as :class:`_Job` tuples took 260 MB of the parent,
+    which every worker inherited; packed, they take about the ids' bytes.
+    """
+
+    post_ids: str  # joined by NUL, which no path contains
+    old_hashes: tuple[str | None, ...] | None  # None: all new
+
+    def jobs(self, root: str) -> list[_Job]:
+        """The batch's posts, each found at ``root/post_id`` (as :func:`_plan` names them)."""
+        ids = self.post_ids.split("\0")
+        hashes = self.old_hashes or (None,) * len(ids)
+        return [_Job(post_id, os.path.join(root, post_id), old) for post_id, old in zip(ids, hashes, strict=True)]
+
+
+class _Plan:
+    """The posts a build will read, packed into batches as they are planned."""
+
+    def __init__(self) -> None:
+        self.batches: list[_Batch] = []
+        self._ids: list[str] = []
+        self._hashes: list[str | None] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, post_id: str, old_hash: str | None) -> None:
+        self._ids.append(post_id)
+        self._hashes.append(old_hash)
+        self._count += 1
+        if len(self._ids) == _BATCH:
+            self.close()
+
+    def close(self) -> _Plan:
+        """Pack the posts added since the last batch; return the plan."""
+        if self._ids:
+            hashes = tuple(self._hashes) if any(old is not None for old in self._hashes) else None
+            self.batches.append(_Batch("\0".join(self._ids), hashes))
+            self._ids, self._hashes = [], []
+        return self
+
+    def paths(self, root: str) -> Iterator[str]:
+        for batch in self.batches:
+            for job in batch.jobs(root):
+                yield job.path
 
 
 @dataclass(frozen=True)
@@ -193,17 +241,17 @@ def build_index(
     settings = AnalysisSettings.from_dict_file(options.user_dict)
     folder = IndexFolder(index_dir)
     report = BuildReport(index_dir=str(folder.path), posts_dir=str(posts_root))
-    jobs: list[_Job] = []
+    plan = _Plan()
     try:
         with folder.writer(settings, rebuild=options.rebuild, lock_timeout=options.lock_timeout) as writer:
             planned = None  # a new index, or a rebuild, reads every post
             if changed is not None and not writer.rebuild:
                 planned = _plan_changes(posts_root, changed, writer, report)
-            jobs = planned if planned is not None else _plan(posts_root, writer, report, options.follow_outside)
+            plan = planned if planned is not None else _plan(posts_root, writer, report, options.follow_outside)
             work = _Work(str(folder.path), settings, posts_root, options)
-            writer.add_segments(_run_jobs(jobs, work, lambda outcome: _tally(report, outcome, writer), progress))
+            writer.add_segments(_run_jobs(plan, work, lambda outcome: _tally(report, outcome, writer), progress))
     except OSError as exc:  # writing the index failed; the writer has removed what it wrote
-        raise _write_error(folder.path, exc, jobs) from None
+        raise _write_error(folder.path, exc, plan.paths(str(posts_root))) from None
     report.committed = writer.committed
     report.documents = writer.documents
     report.seconds = time.monotonic() - started
@@ -229,14 +277,14 @@ def _check_apart(posts_root: Path, index_dir: Path) -> None:
     )
 
 
-def _write_error(folder: Path, error: OSError, jobs: list[_Job]) -> SearchEngineError:
+def _write_error(folder: Path, error: OSError, planned: Iterable[str]) -> SearchEngineError:
     """One line for a failed write: the folder, the reason and, for a full disk, the space needed."""
     if error.errno != errno.ENOSPC:
         return SearchEngineError(
             f"index folder {folder}: cannot write: {error.strerror or error}; nothing was committed"
         )
     free = shutil.disk_usage(folder).free if folder.is_dir() else 0
-    posts = sum(_size(job.path) for job in jobs)
+    posts = sum(_size(path) for path in planned)
     return SearchEngineError(
         f"index folder {folder}: out of disk space; nothing was committed. {free / 2**20:,.0f} MB free; "
         f"this build needs about {_SPACE_PER_POST_BYTE * posts / 2**20:,.0f} MB more (the index is about "
@@ -251,9 +299,9 @@ def _size(path: str) -> int:
         return 0
 
 
-def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: bool) -> list[_Job]:
+def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: bool) -> _Plan:
     """Decide which posts to read, and delete the indexed posts gone from disk."""
-    jobs: list[_Job] = []
+    plan = _Plan()
     seen: set[str] = set()  # the indexed posts found on disk (none for a new index: a million posts' ids cost MBs)
 
     def report_error(error: DocumentError) -> None:
@@ -272,17 +320,17 @@ def _plan(root: Path, writer: IndexWriter, report: BuildReport, follow_outside: 
         known = writer.posts.get(post_id)
         if known is not None:
             seen.add(post_id)
-        _plan_post(post_id, where, known, report, jobs)
+        _plan_post(post_id, where, known, report, plan)
     for post_id, (docnum, _) in writer.posts.items():
         if post_id not in seen:
             writer.delete(docnum)
             report.removed += 1
-    return jobs
+    return plan.close()
 
 
 def _plan_changes(
     root: Path, changed: Iterable[Path | str], writer: IndexWriter, report: BuildReport
-) -> list[_Job] | None:
+) -> _Plan | None:
     """Plan an update of the named paths alone; None when one of them needs a walk of the tree.
 
     Each post is found in the index by its path (:meth:`IndexWriter.known`),
@@ -296,7 +344,7 @@ def _plan_changes(
             return None
         named[os.path.relpath(where, root).replace(os.sep, "/")] = (where, kind)
     writer.look_up(named)
-    jobs: list[_Job] = []
+    plan = _Plan()
     for post_id, (where, kind) in sorted(named.items()):
         known = writer.known(post_id)
         if kind == "none":
@@ -304,19 +352,19 @@ def _plan_changes(
                 writer.delete(known[0])
                 report.removed += 1
             continue
-        _plan_post(post_id, where, known, report, jobs)
-    return jobs
+        _plan_post(post_id, where, known, report, plan)
+    return plan.close()
 
 
 def _plan_post(
-    post_id: str, where: str, known: tuple[int, PostState] | None, report: BuildReport, jobs: list[_Job]
+    post_id: str, where: str, known: tuple[int, PostState] | None, report: BuildReport, plan: _Plan
 ) -> None:
     """Count a post found on disk, and plan reading it unless it is indexed with its modification time and size."""
     report.posts += 1
     if known is not None and _unchanged(where, known[1]):
         report.unchanged += 1
     else:
-        jobs.append(_Job(post_id, where, known[1].content_hash if known else None))
+        plan.add(post_id, known[1].content_hash if known else None)
 
 
 def _unchanged(where: str, state: PostState) -> bool:
@@ -381,9 +429,9 @@ def _process(job: _Job, work: _Work, analyzer: Analyzer) -> tuple[_Outcome, Any]
     return _Outcome(job.post_id, kind, warnings=doc.warnings), fields
 
 
-def _process_batch(batch: Iterable[_Job], work: _Work, analyzer: Analyzer, sink: SegmentSink) -> list[_Outcome]:
+def _process_batch(batch: _Batch, work: _Work, analyzer: Analyzer, sink: SegmentSink) -> list[_Outcome]:
     outcomes = []
-    for job in batch:
+    for job in batch.jobs(str(work.root)):
         outcome, fields = _process(job, work, analyzer)
         if fields is not None:
             sink.add(fields)
@@ -391,13 +439,8 @@ def _process_batch(batch: Iterable[_Job], work: _Work, analyzer: Analyzer, sink:
     return outcomes
 
 
-def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
-    for start in range(0, len(jobs), _BATCH):
-        yield jobs[start : start + _BATCH]
-
-
 def _run_jobs(
-    jobs: list[_Job],
+    plan: _Plan,
     work: _Work,
     tally: Callable[[_Outcome], None],
     progress: Callable[[int, int], None] | None,
@@ -407,30 +450,31 @@ def _run_jobs(
     Each outcome goes to ``tally`` as it arrives: kept until the end, a
     million posts' outcomes would be a few hundred MB of the build's memory.
     """
-    if not jobs:
+    if not plan:
         return []
     analyzer = analyzer_for(work.settings)
     analyzer.warm_up()  # before forking, so every worker shares the dictionary
-    workers = min(work.options.worker_count(), -(-len(jobs) // _BATCH))
-    if workers <= 1 or len(jobs) < _PARALLEL_MIN:
+    workers = min(work.options.worker_count(), len(plan.batches))
+    if workers <= 1 or len(plan) < _PARALLEL_MIN:
         sink = replace(work, workers=1).new_sink()
         done = 0
         try:
-            for batch in _batches(jobs):
-                for outcome in _process_batch(batch, work, analyzer, sink):
+            for batch in plan.batches:
+                outcomes = _process_batch(batch, work, analyzer, sink)
+                for outcome in outcomes:
                     tally(outcome)
-                done += len(batch)
+                done += len(outcomes)
                 if progress:
-                    progress(done, len(jobs))
+                    progress(done, len(plan))
             return sink.finish()
         except BaseException:
             sink.abandon()
             raise
-    return _run_in_workers(jobs, replace(work, workers=workers), tally, progress)
+    return _run_in_workers(plan, replace(work, workers=workers), tally, progress)
 
 
 def _run_in_workers(
-    jobs: list[_Job], work: _Work, tally: Callable[[_Outcome], None], progress: Callable[[int, int], None] | None
+    plan: _Plan, work: _Work, tally: Callable[[_Outcome], None], progress: Callable[[int, int], None] | None
 ) -> list[Any]:
     context = multiprocessing.get_context("fork")
     job_queue: Any = context.Queue()
@@ -443,7 +487,7 @@ def _run_in_workers(
     gc.freeze()  # see _worker
     try:
         with _ctrl_c_held():
-            for batch in _batches(jobs):
+            for batch in plan.batches:
                 job_queue.put(batch)
             for _ in range(workers):
                 job_queue.put(None)
@@ -466,7 +510,7 @@ def _run_in_workers(
                     tally(outcome)
                 done += len(payload)
                 if progress:
-                    progress(done, len(jobs))
+                    progress(done, len(plan))
             elif kind == "done":
                 segments += payload
                 finished += 1
@@ -531,7 +575,7 @@ def _worker(job_queue: Any, result_queue: Any, work: _Work, parent_pid: int) -> 
 
     The parent froze its objects out of the garbage collector before
     forking (``gc.freeze``): a collection here would otherwise write to the
-    header of every object inherited from it (a million posts' jobs, say),
+    header of every object inherited from it (a million posts' plan, say),
     copying each page of the parent's heap into this process.
 
     Ctrl-C reaches the whole process group: the parent decides what to do
