@@ -20,7 +20,7 @@ from searchengine.engine import SearchEngine
 from searchengine.facets import FACETS
 from searchengine.results import SearchResult
 from searchengine.store import IndexFolder
-from searchengine.store.view import KEPT_BYTES, kept_capacity
+from searchengine.store.view import KEPT_BYTES, Vocabulary, kept_capacity
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -84,6 +84,24 @@ def test_facets_count_the_matches_as_filtering_by_them_finds(index_2019: Path) -
                 chosen: dict[str, Any] = {facet.name: count.value}
                 narrowed = engine.search(query, collapse=False, **chosen)
                 assert narrowed.total == count.count, (query, facet.name, count.value)
+
+
+@pytest.mark.parametrize("kinds", [3, 20_000])
+def test_keyword_counts_by_shared_value_sets_or_by_rows_count_each_post(kinds: int) -> None:
+    """Posts sharing a few sets of values are counted by set; posts with sets of their own, row by row."""
+    rng = np.random.default_rng(kinds)
+    names, size = 40, 20_000
+    sets = [sorted(rng.choice(names, int(rng.integers(0, 5)), replace=False).tolist()) for _ in range(kinds)]
+    sets += [[1, 2, 3], [0, 5], [7], []]
+    rows = [sets[int(rng.integers(len(sets)))] for _ in range(size)]
+    starts = np.zeros(size + 1, np.int64)
+    starts[1:] = np.cumsum([len(row) for row in rows])
+    value = np.array([v for row in rows for v in row], np.int32)
+    vocabulary = Vocabulary([f"v{i}" for i in range(names)], starts, value, np.zeros(names + 1, np.int64), value, {})
+    assert (vocabulary.value_set is not None) == (kinds == 3)
+    docs = np.sort(rng.choice(size, size // 3, replace=False))
+    expected = Counter(v for doc in docs.tolist() for v in rows[doc])
+    assert vocabulary.counts(docs).tolist() == [expected[i] for i in range(names)]
 
 
 @pytest.mark.parametrize("share", [0.0005, 0.01, 0.2, 0.9])

@@ -99,7 +99,12 @@ class Vocabulary:
     values, and a filter one binary search, both in proportion to the
     matches, not to the archive. Most posts have one value (one author, one
     category): ``single`` holds it, -1 for none and -2 for several, so that
-    a count only walks the rows of posts with several.
+    a count only walks the rows of posts with several. But posts usually
+    share a few sets of values (a news program's posts are all in the same
+    two categories): then ``value_set`` numbers each post's set, and a count
+    tallies sets, then adds each set's tally to its values (a common word's
+    400,000 matches at a million posts took 33 ms by rows, 11 ms by sets of
+    several values alone).
     """
 
     names: list[str]
@@ -109,12 +114,14 @@ class Vocabulary:
     docs_of: np.ndarray
     by_normalized: dict[str, int]
     single: np.ndarray = field(init=False)
+    value_set: _ValueSets | None = field(init=False)
 
     def __post_init__(self) -> None:
         sizes = np.diff(self.starts)
         self.single = np.where(sizes == 0, -1, -2).astype(np.int32)
         one = np.flatnonzero(sizes == 1)
         self.single[one] = self.value[self.starts[one]]
+        self.value_set = _ValueSets.of(self.starts, self.value, len(self.names))
 
     @classmethod
     def build(cls, view: IndexView, fieldname: str) -> Vocabulary:
@@ -150,18 +157,78 @@ class Vocabulary:
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (distinct document numbers) have each value."""
+        if not self.names:  # (an archive without tags, say)
+            return np.zeros(0, np.int64)
+        if self.value_set is not None:
+            return self.value_set.counts(docs, len(self.names))
         values = self.single[docs]
         found = np.bincount(values[values >= 0], minlength=len(self.names))
         several = docs[values == -2]
-        return found + self._counts_of_rows(several) if len(several) else found
+        if not len(several):
+            return found
+        rows = _runs(self.starts[several], self.starts[several + 1])
+        return found + np.bincount(self.value[rows], minlength=len(self.names))
 
-    def _counts_of_rows(self, docs: np.ndarray) -> np.ndarray:
-        """:meth:`counts` read from the rows of ``docs``' values."""
-        first, last = self.starts[docs], self.starts[docs + 1]
-        sizes = last - first
-        # The positions of every value of every doc: each doc's run first..last, end to end.
-        runs = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
-        return np.bincount(self.value[runs], minlength=len(self.names))
+
+@dataclass
+class _ValueSets:
+    """The distinct sets of values of the posts, as compressed rows, and each post's set."""
+
+    of_doc: np.ndarray  # per document: its set's number (-1 for a post without values)
+    starts: np.ndarray
+    values: np.ndarray
+
+    #: Sets are worth numbering when this many posts share each, on average.
+    SHARED_BY = 4
+
+    @classmethod
+    def of(cls, starts: np.ndarray, value: np.ndarray, names: int) -> _ValueSets | None:
+        """The sets of the rows ``starts``/``value``; None when few posts share one (tags, say).
+
+        Rows are grouped by a sum of a random 64-bit weight per value (sets
+        are sorted rows; the sum wraps around), then every row is compared
+        with its group's first: should two sets ever share a sum, there are
+        no sets, and counts read rows as before.
+        """
+        sizes = np.diff(starts)
+        filled = np.flatnonzero(sizes)
+        if not len(filled):
+            return None
+        weights = np.random.default_rng(0).integers(0, 2**63, size=max(names, 1), dtype=np.uint64)
+        sums = np.add.reduceat(weights[value], starts[filled])
+        _, first, number = np.unique(sums, return_index=True, return_inverse=True)
+        if len(first) * cls.SHARED_BY > len(filled):
+            return None
+        leaders = filled[first]
+        same_size = sizes[filled] == sizes[leaders[number]]
+        if not same_size.all() or not np.array_equal(
+            value[_runs(starts[filled], starts[filled + 1])],
+            value[_runs(starts[leaders[number]], starts[leaders[number] + 1])],
+        ):
+            return None
+        of_doc = np.full(len(sizes), -1, np.int32)
+        of_doc[filled] = number
+        set_starts = np.zeros(len(leaders) + 1, np.int64)
+        set_starts[1:] = np.cumsum(sizes[leaders])
+        return cls(of_doc, set_starts, value[_runs(starts[leaders], starts[leaders + 1])])
+
+    def counts(self, docs: np.ndarray, names: int) -> np.ndarray:
+        """How many of ``docs`` (distinct document numbers) have each value."""
+        tally = np.bincount(self.of_doc[docs] + 1, minlength=len(self.starts))[1:]  # (-1, no value, counts nowhere)
+        found = np.flatnonzero(tally)
+        sizes = self.starts[found + 1] - self.starts[found]
+        counts = np.bincount(
+            self.values[_runs(self.starts[found], self.starts[found + 1])],
+            weights=np.repeat(tally[found], sizes),
+            minlength=names,
+        )
+        return counts.astype(np.int64)
+
+
+def _runs(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The positions ``first[i]..last[i]`` of every row ``i``, end to end."""
+    sizes = last - first
+    return np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
 
 
 def kept_capacity(posts: int) -> int:
