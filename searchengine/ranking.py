@@ -532,7 +532,9 @@ class _Ordering:
         and each batch raises the threshold to the ``needed``-th best exact
         key so far, until no match left can reach it. The matches at or
         above the cut are then sorted. Any ``needed`` gives a prefix of one
-        and the same order.
+        and the same order. Each batch is the best bounds picked by a
+        partition, not a sort: loose bounds leave most of a common pair's
+        150,000 matches in reach, and sorting them all took 30 ms.
         """
         every = np.arange(len(self.tiers))
         if needed >= len(every):
@@ -540,14 +542,15 @@ class _Ordering:
         threshold = _nth_largest(self._main(every, self.low), needed)
         highest = self._main(every, self.high)
         reach = np.flatnonzero(highest >= threshold)
-        reach = reach[np.argsort(-highest[reach], kind="stable")]
-        done, batch = 0, max(4 * needed, _FIRST_BATCH)
-        while done < len(reach) and highest[reach[done]] >= threshold:
-            done += batch
-            scored = reach[:done]
+        bound = highest[reach]
+        scored, batch = reach, max(4 * needed, _FIRST_BATCH)
+        while batch < len(reach):
+            best = np.argpartition(-bound, batch - 1)
+            scored = reach[best[:batch]]
             threshold = max(threshold, _nth_largest(self._main(scored, self.exact(scored)), needed))
-            batch *= 2
-        scored = reach[:done]
+            if bound[best[batch:]].max() < threshold:  # no match left can reach the cut
+                break
+            scored, batch = reach, 2 * batch
         main = self._main(scored, self.exact(scored))
         return self.sorted(np.sort(scored[main >= _nth_largest(main, needed)]))  # ties as if all were scored
 
