@@ -583,7 +583,7 @@ def _add_filters(parsed: ParsedQuery, filters: dict[str, str | int | None], time
 
 def _similar(view: IndexView, docs: np.ndarray) -> list[PostInfo]:
     """The first :data:`SIMILAR_SHOWN` of a story's other matches, as a hit names them."""
-    return [PostInfo(**post_info(view.stored(int(doc)))) for doc in docs[:SIMILAR_SHOWN]]
+    return [PostInfo(**view.info(int(doc))) for doc in docs[:SIMILAR_SHOWN]]
 
 
 def _highlighted(found: snippets.Snippet) -> Highlighted:

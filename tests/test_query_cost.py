@@ -20,6 +20,7 @@ from searchengine.engine import SearchEngine
 from searchengine.facets import FACETS
 from searchengine.results import SearchResult
 from searchengine.store import IndexFolder
+from searchengine.store.schema import post_info
 from searchengine.store.view import KEPT_BYTES, Vocabulary, kept_capacity
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -71,6 +72,16 @@ def test_kept_arrays_are_shared_read_only_and_bounded(index_2019: Path) -> None:
     too_big = view.kept(("test", 3), lambda: np.zeros(KEPT_BYTES // 8 + 1), lambda value: True)
     assert view._kept.used <= KEPT_BYTES
     assert view.kept(("test", 3), lambda: np.zeros(1), lambda value: True) is not too_big
+
+
+def test_a_posts_remembered_description_is_its_stored_one_with_lists_of_its_own(index_2019: Path) -> None:
+    view = IndexFolder(index_2019).open_view("Asia/Shanghai")
+    for docnum in (0, view.size // 2, view.size - 1, 0):
+        assert view.info(docnum) == post_info(view.stored(docnum))
+    view.info(0)["categories"].append("changed by one caller")
+    assert view.info(0) == post_info(view.stored(0))
+    with pytest.raises(IndexError):
+        view.info(view.size)
 
 
 def test_facets_count_the_matches_as_filtering_by_them_finds(index_2019: Path) -> None:
