@@ -66,10 +66,15 @@ class ClauseMatch:
     title_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def at(self, docs: np.ndarray) -> np.ndarray:
-        """Where each of ``docs`` (all matched by this clause) stands in :attr:`docs`."""
+        """Where each of ``docs`` (all matched by this clause) stands in :attr:`docs`.
+
+        By an array over the documents when the matches are dense (a common
+        word less a few, as 中国 -美国): a binary search of each of 400,000
+        matches cost about 10 ms at a million posts.
+        """
         if len(docs) == len(self.docs):
             return np.arange(len(docs))  # all of them
-        return np.searchsorted(self.docs, docs)
+        return docsets.positions_in(self.docs, docs)[0]
 
     def of(self, doc: int) -> int | None:
         """Where document ``doc`` stands in :attr:`docs`, None when it is not matched."""
