@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tracemalloc
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from searchengine.store.inversion import Scratch, TokenLayer
@@ -15,6 +16,7 @@ DOCS = RUNS * DOCS_PER_RUN
 # Every document has nearly the same 6,000 terms, each at one position: the first few thousand
 # terms of each run are then nearly all of its postings, which a merge must not read at once.
 TOKENS = [(f"t{number:05d}", number) for number in range(6000)]
+Spill = tuple[TokenLayer, Scratch]
 
 
 def _tokens(docnum: int) -> list[tuple[str, int]]:
@@ -22,68 +24,68 @@ def _tokens(docnum: int) -> list[tuple[str, int]]:
     return TOKENS[docnum % 7 :]
 
 
-def test_a_merge_of_large_runs_yields_every_posting_holding_a_step_of_each_run(tmp_path: Path) -> None:
+def _spilled(tmp_path: Path, docs: int, tokens_of: Callable[[int], list[tuple[str, int]]], per_run: int) -> Spill:
+    """A layer of ``docs`` documents spilled every ``per_run`` of them, and its scratch file."""
     scratch = Scratch(str(tmp_path / "layer.runs"))
     layer = TokenLayer()
-    for docnum in range(DOCS):
-        layer.add(docnum, _tokens(docnum))
-        if (docnum + 1) % DOCS_PER_RUN == 0:
+    for docnum in range(docs):
+        layer.add(docnum, tokens_of(docnum))
+        if (docnum + 1) % per_run == 0:
             layer.spill(scratch)
-    spilled_bytes = os.path.getsize(scratch.path)
+    return layer, scratch
+
+
+def _merged(spill: Spill, expected: Callable[[int, int], tuple[bytes, ...]], **options: int) -> tuple[int, list, int]:
+    """Merge the runs, comparing each term's postings (as bytes) with ``expected(term number, documents)``.
+
+    Returns the terms merged, those that differed, and the most memory the merge held (traced).
+    """
+    layer, scratch = spill
+    terms, wrong = 0, []
+    tracemalloc.start()
+    try:
+        for term, docs, counts, positions in layer.postings(scratch, **options):
+            assert positions is not None
+            if (docs.tobytes(), counts.tobytes(), positions.tobytes()) != expected(int(term[1:]), len(docs)):
+                wrong.append(term)
+            terms += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        scratch.close()
+    return terms, wrong, peak
+
+
+def test_a_merge_of_large_runs_yields_every_posting_holding_a_step_of_each_run(tmp_path: Path) -> None:
+    spill = _spilled(tmp_path, DOCS, _tokens, DOCS_PER_RUN)
+    spilled_bytes = os.path.getsize(spill[1].path)
     assert spilled_bytes > 40 * 2**20  # a merge reading whole runs holds this, and a copy
 
     # Expected postings made before measuring, compared as bytes: checking allocates little.
     docs_of = [array("I", [doc for doc in range(DOCS) if doc % 7 <= number]).tobytes() for number in range(7)]
     ones_of = [array("I", [1] * (len(docs) // 4)).tobytes() for docs in docs_of]
-    terms, wrong = 0, []
-    tracemalloc.start()
-    try:
-        for term, docs, counts, positions in layer.postings(scratch):
-            number = int(term[1:])
-            group = min(number, 6)  # terms from 6 on are in every document
-            got = (term, docs.tobytes(), counts.tobytes(), positions.tobytes() if positions is not None else None)
-            if got != (TOKENS[number][0], docs_of[group], ones_of[group], array("I", [number]).tobytes() * len(docs)):
-                wrong.append(term)
-            terms += 1
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        scratch.close()
 
+    def expected(number: int, docs: int) -> tuple[bytes, ...]:
+        group = min(number, 6)  # terms from 6 on are in every document
+        return docs_of[group], ones_of[group], array("I", [number]).tobytes() * docs
+
+    terms, wrong, peak = _merged(spill, expected)
     assert terms == len(TOKENS) and not wrong
     assert peak < spilled_bytes / 2, f"the merge held {peak / 2**20:.0f} MB of {spilled_bytes / 2**20:.0f} MB of runs"
-    assert not os.path.exists(scratch.path)
+    assert not os.path.exists(spill[1].path)
 
 
 def test_a_merge_of_many_runs_holds_its_budget_not_a_step_of_each_run(tmp_path: Path) -> None:
     """32 runs of 1,000 terms in every document: a step of each would be 32 MB, the budget is 8 MB."""
-    scratch = Scratch(str(tmp_path / "layer.runs"))
-    layer = TokenLayer()
-    tokens = TOKENS[:1000]
-    runs, docs_per_run = 32, 100
-    for docnum in range(runs * docs_per_run):
-        layer.add(docnum, tokens)
-        if (docnum + 1) % docs_per_run == 0:
-            layer.spill(scratch)
-    spilled_bytes = os.path.getsize(scratch.path)
+    runs, per_run = 32, 100
+    spill = _spilled(tmp_path, runs * per_run, lambda _: TOKENS[:1000], per_run)
+    spilled_bytes = os.path.getsize(spill[1].path)
     assert spilled_bytes > 32 * 2**20  # a 1 MB step of each run would hold all of it
 
-    every_doc = array("I", range(runs * docs_per_run)).tobytes()
-    ones = array("I", [1] * (runs * docs_per_run)).tobytes()
-    terms, wrong = 0, []
-    tracemalloc.start()
-    try:
-        for term, docs, counts, positions in layer.postings(scratch, merge_bytes=8 * 2**20):
-            number = int(term[1:])
-            assert positions is not None
-            at_number = array("I", [number]).tobytes() * len(docs)
-            if (docs.tobytes(), counts.tobytes(), positions.tobytes()) != (every_doc, ones, at_number):
-                wrong.append(term)
-            terms += 1
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        scratch.close()
-
-    assert terms == len(tokens) and not wrong
+    every_doc = array("I", range(runs * per_run)).tobytes()
+    ones = array("I", [1] * (runs * per_run)).tobytes()
+    terms, wrong, peak = _merged(
+        spill, lambda number, docs: (every_doc, ones, array("I", [number]).tobytes() * docs), merge_bytes=8 * 2**20
+    )
+    assert terms == 1000 and not wrong
     assert peak < 12 * 2**20, f"the merge held {peak / 2**20:.1f} MB of {spilled_bytes / 2**20:.0f} MB of runs"
