@@ -21,7 +21,7 @@ from searchengine.facets import FACETS
 from searchengine.results import SearchResult
 from searchengine.store import IndexFolder
 from searchengine.store.schema import post_info
-from searchengine.store.view import KEPT_BYTES, Vocabulary, kept_capacity
+from searchengine.store.view import KEPT_BYTES, Vocabulary, _ValueSets, kept_capacity
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -113,6 +113,8 @@ def test_keyword_counts_by_shared_value_sets_or_by_rows_count_each_post(kinds: i
     docs = np.sort(rng.choice(size, size // 3, replace=False))
     expected = Counter(v for doc in docs.tolist() for v in rows[doc])
     assert vocabulary.counts(docs).tolist() == [expected[i] for i in range(names)]
+    # Sets whose weights sum alike are told apart row by row: here every sum is 0, so there are no sets.
+    assert _ValueSets.of(starts, value, names, weights=np.zeros(names, np.uint64)) is None
 
 
 @pytest.mark.parametrize("share", [0.0005, 0.01, 0.2, 0.9])

@@ -188,19 +188,22 @@ class _ValueSets:
     SHARED_BY = 4
 
     @classmethod
-    def of(cls, starts: np.ndarray, value: np.ndarray, names: int) -> _ValueSets | None:
+    def of(
+        cls, starts: np.ndarray, value: np.ndarray, names: int, weights: np.ndarray | None = None
+    ) -> _ValueSets | None:
         """The sets of the rows ``starts``/``value``; None when few posts share one (tags, say).
 
-        Rows are grouped by a sum of a random 64-bit weight per value (sets
-        are sorted rows; the sum wraps around), then every row is compared
-        with its group's first: should two sets ever share a sum, there are
-        no sets, and counts read rows as before.
+        Rows are grouped by a sum of a 64-bit weight per value (random unless
+        given; sets are sorted rows; the sum wraps around), then every row
+        is compared with its group's first: should two sets ever share a
+        sum, there are no sets, and counts read rows as before.
         """
         sizes = np.diff(starts)
         filled = np.flatnonzero(sizes)
         if not len(filled):
             return None
-        weights = np.random.default_rng(0).integers(0, 2**63, size=max(names, 1), dtype=np.uint64)
+        if weights is None:
+            weights = np.random.default_rng(0).integers(0, 2**63, size=max(names, 1), dtype=np.uint64)
         sums = np.add.reduceat(weights[value], starts[filled])
         _, first, number = np.unique(sums, return_index=True, return_inverse=True)
         if len(first) * cls.SHARED_BY > len(filled):
