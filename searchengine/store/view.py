@@ -210,9 +210,9 @@ class _ValueSets:
             return None
         leaders = filled[first]
         same_size = sizes[filled] == sizes[leaders[number]]
+        # The rows of the posts with values, end to end, are ``value`` itself.
         if not same_size.all() or not np.array_equal(
-            value[_runs(starts[filled], starts[filled + 1])],
-            value[_runs(starts[leaders[number]], starts[leaders[number] + 1])],
+            value, value[_runs(starts[leaders[number]], starts[leaders[number] + 1])]
         ):
             return None
         of_doc = np.full(len(sizes), -1, np.int32)
