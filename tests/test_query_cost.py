@@ -18,10 +18,12 @@ import pytest
 from searchengine import docsets
 from searchengine.engine import SearchEngine
 from searchengine.facets import FACETS
+from searchengine.matching import _postings_read, match_clause
+from searchengine.query import parse_query
 from searchengine.results import SearchResult
 from searchengine.store import IndexFolder
 from searchengine.store.schema import post_info
-from searchengine.store.view import KEPT_BYTES, Vocabulary, _ValueSets, kept_capacity
+from searchengine.store.view import KEPT_BYTES, LONG_POSTINGS, Vocabulary, _ValueSets, kept_capacity
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -72,6 +74,20 @@ def test_kept_arrays_are_shared_read_only_and_bounded(index_2019: Path) -> None:
     too_big = view.kept(("test", 3), lambda: np.zeros(KEPT_BYTES // 8 + 1), lambda value: True)
     assert view._kept.used <= KEPT_BYTES
     assert view.kept(("test", 3), lambda: np.zeros(1), lambda value: True) is not too_big
+
+
+def test_a_clause_is_kept_by_the_postings_it_reads_not_the_posts_it_matches(index_2019: Path) -> None:
+    """A clause of common characters matching few posts is kept; one reading short lists is not."""
+    engine = SearchEngine(index_2019, cached_results=0)
+    snapshot = engine._current()
+    view, ranking = snapshot.view, engine.ranking
+    (common,) = parse_query("中国的发展", snapshot.analyzer).groups[0].clauses
+    (rare,) = parse_query("卡布洛夫", snapshot.analyzer).groups[0].clauses
+    assert 0 < len(match_clause(view, common, ranking, False).docs) < LONG_POSTINGS <= _postings_read(view, common)
+    assert _postings_read(view, rare) < LONG_POSTINGS
+    match_clause(view, rare, ranking, False)
+    assert view._kept.get(view.generation, ("clause", common, ranking.bm25f, False)) is not None
+    assert view._kept.get(view.generation, ("clause", rare, ranking.bm25f, False)) is None
 
 
 def test_a_posts_remembered_description_is_its_stored_one_with_lists_of_its_own(index_2019: Path) -> None:
