@@ -15,7 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EMPTY", "contains_sorted", "union", "intersect", "align", "positions_in", "distinct", "runs", "keys_of"]
+__all__ = [
+    "EMPTY",
+    "contains_sorted",
+    "union",
+    "intersect",
+    "align",
+    "positions_in",
+    "distinct",
+    "runs",
+    "keys_of",
+    "key_runs",
+    "gather_runs",
+]
 
 #: No documents.
 EMPTY = np.zeros(0, np.int64)
@@ -105,12 +117,31 @@ def keys_of(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
     if not len(keys) or not len(docs):
         return keys[:0]
     firsts = np.searchsorted(keys, docs << 32)
-    sizes = np.searchsorted(keys, (docs + 1) << 32) - firsts
-    total = int(sizes.sum())
+    return gather_runs(keys, firsts, np.searchsorted(keys, (docs + 1) << 32) - firsts)
+
+
+def key_runs(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the sorted ``docs``: where its run of the sorted position ``keys`` begins, and its length (0: none).
+
+    One pass over the keys, so that the keys of any of ``docs`` are then
+    read without searching them (:func:`gather_runs`): a binary search in a
+    common word's ten million keys misses the cache at every step.
+    """
+    begin, size = np.zeros(len(docs), np.int64), np.zeros(len(docs), np.int64)
+    owners, counts = runs(keys >> 32)
+    where, ok = positions_in(owners, docs)
+    begin[ok] = (np.cumsum(counts) - counts)[where[ok]]
+    size[ok] = counts[where[ok]]
+    return begin, size
+
+
+def gather_runs(keys: np.ndarray, begin: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The runs ``keys[begin[i] : begin[i] + size[i]]``, end to end."""
+    total = int(size.sum())
     if total == len(keys):
         return keys
-    offsets = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return keys[np.repeat(firsts, sizes) + offsets]
+    offsets = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+    return keys[np.repeat(begin, size) + offsets]
 
 
 def intersect(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -142,6 +173,8 @@ def align(docs: np.ndarray, values: np.ndarray, target: np.ndarray, fill: float 
     Documents of ``target`` that ``docs`` lacks get ``fill``; the result has
     the dtype of ``values``.
     """
+    if target is docs:
+        return values.copy()  # (a common word's own matches: 400,000 lookups saved)
     aligned = np.full(len(target), fill, dtype=values.dtype)
     if len(docs) and len(target):
         where, ok = positions_in(docs, target)

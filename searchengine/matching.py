@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -75,6 +76,27 @@ class ClauseMatch:
         if len(docs) == len(self.docs):
             return np.arange(len(docs))  # all of them
         return docsets.positions_in(self.docs, docs)[0]
+
+    def start_keys(self, at: np.ndarray, title: bool = False) -> np.ndarray:
+        """The sorted keys where the exact string starts in the body (or the title) of the matches ``at`` (sorted)."""
+        begin, size = self._title_runs if title else self._body_runs
+        return docsets.gather_runs(self.title_starts if title else self.starts, begin[at], size[at])
+
+    @cached_property
+    def begins_title(self) -> np.ndarray:
+        """Per match: whether its title begins with the exact string (a headline names its subject first)."""
+        return contains_sorted(self.title_starts[(self.title_starts & 0xFFFFFFFF) == 0] >> 32, self.docs)
+
+    # Where each match's keys are, found once for a clause (kept clauses are
+    # ranked again on every search of them; a pruned top k reads a few
+    # thousand matches' keys in each of several batches).
+    @cached_property
+    def _body_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        return docsets.key_runs(self.starts, self.docs)
+
+    @cached_property
+    def _title_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        return docsets.key_runs(self.title_starts, self.docs)
 
     def of(self, doc: int) -> int | None:
         """Where document ``doc`` stands in :attr:`docs`, None when it is not matched."""

@@ -38,7 +38,7 @@ from functools import cached_property
 import numpy as np
 
 from searchengine.analysis import SENTENCE_GAP
-from searchengine.docsets import EMPTY, align, contains_sorted, distinct, intersect, keys_of, positions_in, union
+from searchengine.docsets import EMPTY, align, contains_sorted, distinct, intersect, positions_in, union
 from searchengine.facets import Facet, facet
 from searchengine.matching import ClauseMatch, exact_docs, match_clause
 from searchengine.query import Clause, Filters, Group, ParsedQuery
@@ -319,10 +319,10 @@ def _fill(
             held = [getattr(g.merged, flags)[i] for g, i in pairs]
             highest[name] = sum((a & b).astype(np.float64) for a, b in zip(held, held[1:], strict=False))
         return
-    column[_COLUMN["title_start"]] = sum(_starts_title(docs, g.merged.title_starts) for g in groups) / len(groups)
+    column[_COLUMN["title_start"]] = sum(g.merged.begins_title[i].astype(np.float64) for g, i in pairs) / len(groups)
     if len(groups) > 1:
-        column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.starts for g in groups])
-        column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.title_starts for g in groups])
+        column[_COLUMN["proximity"]] = _proximity(docs, [g.merged.start_keys(i) for g, i in pairs])
+        column[_COLUMN["title_near"]] = _proximity(docs, [g.merged.start_keys(i, title=True) for g, i in pairs])
 
 
 def _match_group(
@@ -387,10 +387,10 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
     The gap is the smallest distance, in character positions, between an
     occurrence of one and an occurrence of the other in the same post. Terms
     in different sentences are at least :data:`SENTENCE_GAP` apart, and get
-    nothing.
+    nothing. ``starts`` holds, per term, the sorted keys where it starts in
+    ``docs`` (in those only).
     """
     bonus = np.zeros(len(docs))
-    starts = [keys_of(keys, docs) for keys in starts]  # only the posts asked about
     for left, right in zip(starts, starts[1:], strict=False):
         if not len(left) or not len(right):
             continue
@@ -409,15 +409,6 @@ def _proximity(docs: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
         found = np.isfinite(gaps)
         bonus[found] += 1.0 / (1.0 + gaps[found] / PROXIMITY_SCALE)
     return bonus
-
-
-def _starts_title(docs: np.ndarray, title_starts: np.ndarray) -> np.ndarray:
-    """Per document: 1 when the title begins with the term (a headline names its subject first)."""
-    starts = np.zeros(len(docs))
-    first = title_starts[(title_starts & 0xFFFFFFFF) == 0] >> 32
-    where, ok = positions_in(docs, first)
-    starts[where[ok]] = 1.0
-    return starts
 
 
 def _filtered(view: IndexView, filters: Filters, docs: np.ndarray) -> np.ndarray:
