@@ -15,6 +15,7 @@ import pytest
 from searchengine.engine import SearchEngine
 from searchengine.ranking import RankedPage, _Ordering, _story_leaders, rank, score
 from searchengine.ranking_model import Ranking
+from searchengine.store.view import LONG_POSTINGS
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _QUERIES = 1200
@@ -105,6 +106,29 @@ def test_bounds_hold_every_exact_score(index_2019: Path, corpus_2019: Path) -> N
             tenth = -np.partition(-low, 9)[9]
             pruned += int(np.count_nonzero(high < tenth))
     assert pruned > 10_000  # the bounds are tight enough to leave most matches unscored
+
+
+def test_a_common_groups_kept_bounds_prune_exactly_with_filters_and_exclusions(index_2019: Path) -> None:
+    """A one-group query matching thousands of posts keeps its bounds over all of them; a filtered or
+    narrowed search of it reads its matches' bounds from those and gives the pages of scoring every match."""
+    engine = SearchEngine(index_2019, cached_results=0)
+    snapshot = engine._current()
+    first, _ = engine._parse(snapshot, "中")
+    scored = score(snapshot.view, first, engine.ranking, {})
+    assert len(scored.docs) >= LONG_POSTINGS  # enough to be kept
+    low, high = scored.bounds(engine.ranking)
+    assert scored.bounds(engine.ranking)[0] is low  # kept, and read again as it is
+    for query in ("中", "中 -国际", "中 date:2019-06", "中 category:国际资讯", "title:中"):
+        parsed, _ = engine._parse(snapshot, query)
+        narrowed = score(snapshot.view, parsed, engine.ranking, {})
+        assert 0 < len(narrowed.docs) <= len(scored.docs), query
+        exact = narrowed.scores(engine.ranking)
+        low, high = narrowed.bounds(engine.ranking)
+        assert np.all(low <= exact) and np.all(exact <= high), query
+        for sort, offset in (("relevance", 0), ("relevance", 90), ("date", 10)):
+            for collapse in (False, True):
+                exhaustive = _page(engine, query, False, sort, offset, True, collapse)
+                _same(_page(engine, query, True, sort, offset, True, collapse), exhaustive, f"{query!r} {sort}")
 
 
 @pytest.mark.parametrize("tie", [0.0, 0.02])
