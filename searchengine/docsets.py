@@ -173,8 +173,6 @@ def align(docs: np.ndarray, values: np.ndarray, target: np.ndarray, fill: float 
     Documents of ``target`` that ``docs`` lacks get ``fill``; the result has
     the dtype of ``values``.
     """
-    if target is docs:
-        return values.copy()  # (a common word's own matches: 400,000 lookups saved)
     aligned = np.full(len(target), fill, dtype=values.dtype)
     if len(docs) and len(target):
         where, ok = positions_in(docs, target)

@@ -38,7 +38,7 @@ from functools import cached_property
 import numpy as np
 
 from searchengine.analysis import SENTENCE_GAP
-from searchengine.docsets import EMPTY, align, contains_sorted, distinct, intersect, positions_in, union
+from searchengine.docsets import EMPTY, contains_sorted, distinct, intersect, positions_in, union
 from searchengine.facets import Facet, facet
 from searchengine.matching import ClauseMatch, exact_docs, match_clause
 from searchengine.query import Clause, Filters, Group, ParsedQuery
@@ -359,7 +359,7 @@ def _match_group(
     for clause, match in pairs:
         found[clause.text] = max(found.get(clause.text, 0), int(match.exact.sum()))
     if len(matches) == 1:
-        return _GroupMatch(matches[0], _title_letters(pairs[0], matches[0].docs), pairs)
+        return _GroupMatch(matches[0], _title_letters(*pairs[0]), pairs)
     docs = union(*(m.docs for m in matches))
     size = len(docs)
     flags = (np.zeros(size, bool) for _ in range(3))
@@ -374,17 +374,15 @@ def _match_group(
         merged.in_body[at] |= match.in_body
         if clause.text in counted:
             merged.exact[at] |= match.exact
-        letters = np.maximum(letters, _title_letters((clause, match), docs))
+        letters[at] = np.maximum(letters[at], _title_letters(clause, match))
     merged.starts = union(*(m.starts for m in matches))
     merged.title_starts = union(*(m.title_starts for m in matches))
     return _GroupMatch(merged, letters, pairs)
 
 
-def _title_letters(pair: tuple[Clause, ClauseMatch], docs: np.ndarray) -> np.ndarray:
-    """Per document of ``docs``: the letters of the clause's exact string when the title holds it, else 0."""
-    clause, match = pair
-    letters = np.where(match.in_title, float(letter_count(clause.text)), 0.0)
-    return align(match.docs, letters, docs)
+def _title_letters(clause: Clause, match: ClauseMatch) -> np.ndarray:
+    """Per document the clause matches: the letters of its exact string when the title holds it, else 0."""
+    return np.where(match.in_title, float(letter_count(clause.text)), 0.0)
 
 
 def _counted(group: Group, found: dict[str, int]) -> set[str]:
