@@ -156,11 +156,11 @@ def test_set_operations_agree_with_python_sets_sparse_or_dense(share: float) -> 
     assert values_seen.tolist() == sorted(tally) and counts.tolist() == [tally[v] for v in sorted(tally)]
     keys = np.sort(np.concatenate([(second << 32) | rng.integers(0, 1000, len(second)), (second[::2] << 32) | 1001]))
     assert docsets.keys_of(keys, first).tolist() == [k for k in keys.tolist() if k >> 32 in held]
-    begin, size = docsets.key_runs(keys, first)  # the same, found once for all of first and read by index
+    begin, lengths = docsets.key_runs(keys, first)  # the same, found once for all of first and read by index
     some = np.sort(rng.choice(len(first), len(first) // 2 + 1, replace=False))
     some_held = set(first[some].tolist())
     expected = [k for k in keys.tolist() if k >> 32 in some_held]
-    assert docsets.gather_runs(keys, begin[some], size[some]).tolist() == expected
+    assert docsets.gather_runs(keys, begin[some], lengths[some]).tolist() == expected
     assert docsets.align(first, values, first).tolist() == values.tolist()
     other_keys = np.sort((first << 32) | rng.integers(0, 1000, len(first)))
     assert docsets.union(keys, other_keys).tolist() == sorted(set(keys.tolist()) | set(other_keys.tolist()))
