@@ -26,6 +26,7 @@ from searchengine.errors import IndexMissingError
 from searchengine.indexer import BuildOptions, build_index
 from searchengine.store import FORMAT, IndexFolder
 from searchengine.store.fields import LAYERS
+from searchengine.store.manifest import digest, verify_files
 from searchengine.store.mapped import MappedReader
 
 PACKAGE = Path(searchengine.__file__).parent
@@ -126,6 +127,23 @@ def test_the_manifest_pins_the_format_and_the_settings_as_data(index: Path) -> N
     assert all(len(value) == 2 for value in data["files"].values())  # [size, crc32]
     assert set(data["analysis"]) == {"user_dict", "version", "jieba_version", "opencc_version", "opencc_config"}
     assert AnalysisSettings.from_dict(data["analysis"]) == IndexFolder(index).settings()
+
+
+def test_files_checked_in_parallel_report_each_problem_in_name_order(tmp_path: Path) -> None:
+    """Missing, cut short and changed files are each named, in the order of their names, whatever thread read them."""
+    contents = {f"f{i}.seg": bytes([i]) * (3 << 20) for i in range(6)}  # several chunks each
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+    listed = {name: digest(tmp_path / name) for name in contents}
+    assert verify_files(tmp_path, listed, thorough=True) == []
+    (tmp_path / "f1.seg").unlink()
+    (tmp_path / "f3.seg").write_bytes(contents["f3.seg"][:-1])
+    (tmp_path / "f4.seg").write_bytes(b"x" + contents["f4.seg"][1:])  # same size, other bytes
+    assert verify_files(tmp_path, listed, thorough=True) == [
+        "f1.seg is missing",
+        f"f3.seg has {3 * 2**20 - 1:,} bytes instead of {3 * 2**20:,}",
+        "f4.seg fails its checksum",
+    ]
 
 
 def test_another_format_is_refused_with_the_rebuild_advice(tmp_path: Path, sample_posts: Path) -> None:

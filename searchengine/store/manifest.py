@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,28 +113,35 @@ _checked_lock = threading.Lock()
 
 
 def verify_files(folder: Path, files: dict[str, tuple[int, int]], *, thorough: bool = False) -> list[str]:
-    """What is wrong with the files a manifest lists (empty when nothing).
+    """What is wrong with the files a manifest lists (empty when nothing), in the order of their names.
 
     ``thorough`` checks every checksum again, even of files checked before.
+    The files are read and summed in parallel, a thread per core: CRC-32
+    and reading let go of the interpreter, and a million-post index is two
+    2.7 GB segment files, which took 4-5 s one after the other before every
+    update and every first search.
     """
-    problems = []
-    for name, (size, crc) in sorted(files.items()):
+    problems: dict[str, str] = {}
+    unchecked: list[tuple[str, Path, tuple[str, int, int], int]] = []
+    for name, (size, crc) in files.items():
         path = folder / name
         try:
             stat = path.stat()
         except FileNotFoundError:
-            problems.append(f"{name} is missing")
+            problems[name] = f"{name} is missing"
             continue
         if stat.st_size != size:
-            problems.append(f"{name} has {stat.st_size:,} bytes instead of {size:,}")
+            problems[name] = f"{name} has {stat.st_size:,} bytes instead of {size:,}"
             continue
         key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if not thorough and _checked.get(key) == crc:
-            continue
-        found = digest(path)[1]
+        if thorough or _checked.get(key) != crc:
+            unchecked.append((name, path, key, crc))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(unchecked), os.cpu_count() or 1))) as pool:
+        sums = list(pool.map(lambda item: digest(item[1])[1], unchecked))
+    for (name, _, key, crc), found in zip(unchecked, sums, strict=True):
         if found != crc:
-            problems.append(f"{name} fails its checksum")
+            problems[name] = f"{name} fails its checksum"
             continue
         with _checked_lock:
             _checked[key] = crc
-    return problems
+    return [problems[name] for name in sorted(problems)]
