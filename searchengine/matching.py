@@ -184,9 +184,8 @@ def _match_clause(view: IndexView, clause: Clause, ranking: Ranking, body_starts
 
 def exact_docs(view: IndexView, clause: Clause) -> np.ndarray:
     """The documents containing the clause's exact string, sorted (deleted ones included; for exclusions)."""
-    fields = [TITLE_CHARS] if clause.title_only else [TITLE_CHARS, BODY_CHARS]
     found = []
-    for name in fields:
+    for name, _ in _fields(clause):
         phrase = _phrase(view, name, clause.elements, False)
         if clause.verify:
             phrase = _verified(view, clause, name, phrase)
