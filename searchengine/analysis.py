@@ -53,6 +53,7 @@ import jieba
 from searchengine.cjk import WORD_SCRIPTS
 from searchengine.errors import SearchEngineError
 from searchengine.normalize import OPENCC_CONFIG
+from searchengine.segmenter import Segmenter
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -218,18 +219,22 @@ class Analyzer:
                 raise SearchEngineError(f"user dictionary: cannot load: {exc}") from None
         return tokenizer
 
+    @cached_property
+    def _segmenter(self) -> Segmenter:
+        return Segmenter(self._jieba)
+
     def frequency(self, word: str) -> int:
         """How common ``word`` (or a single character) is in jieba's dictionary: 0 if it is not there."""
         return int(self._jieba.FREQ.get(word, 0))
 
     def warm_up(self) -> None:
         """Load jieba now (before forking workers, or before a first query)."""
-        self._jieba  # noqa: B018 - the property loads and caches the dictionary
+        self._segmenter  # noqa: B018 - the property loads and caches the dictionaries
 
     def segment(self, text: str) -> list[str]:
         """jieba's words of normalized ``text``, punctuation and spaces dropped."""
         has_word = _HAS_WORD_CHAR.search
-        return [w for w in self._jieba.cut(text) if has_word(w)]
+        return [w for w in self._segmenter.cut(text) if has_word(w)]
 
     def word_spans(self, text: str) -> Iterator[tuple[str, int, int, int]]:
         """The word layer of normalized ``text``: ``(word, pos, start, end)``.
@@ -240,7 +245,7 @@ class Analyzer:
         freq = self._jieba.FREQ
         has_word = _HAS_WORD_CHAR.search
         pos = 0
-        for word, start, end in self._jieba.tokenize(text):
+        for word, start, end in self._segmenter.tokenize(text):
             if not has_word(word):
                 continue
             yield word, pos, start, end
