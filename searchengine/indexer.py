@@ -357,23 +357,27 @@ def _plan_changes(
 
 
 def _plan_post(
-    post_id: str, where: str, known: tuple[int, PostState] | None, report: BuildReport, plan: _Plan
+    post_id: str, where: str, known: tuple[int, bytes] | None, report: BuildReport, plan: _Plan
 ) -> None:
-    """Count a post found on disk, and plan reading it unless it is indexed with its modification time and size."""
+    """Count a post found on disk, and plan reading it unless it is indexed with its modification time and size.
+
+    ``known`` is the post's document number and encoded state (see
+    :meth:`IndexWriter.known`).
+    """
     report.posts += 1
     if known is not None and _unchanged(where, known[1]):
         report.unchanged += 1
     else:
-        plan.add(post_id, known[1].content_hash if known else None)
+        plan.add(post_id, PostState.decode(known[1]).content_hash if known else None)
 
 
-def _unchanged(where: str, state: PostState) -> bool:
-    """Whether the file at ``where`` still has the modification time and size ``state`` recorded."""
+def _unchanged(where: str, recorded: bytes) -> bool:
+    """Whether the file at ``where`` still has the modification time and size its encoded state records."""
     try:
         stat = os.stat(where)
     except OSError:
         return False
-    return (stat.st_mtime_ns, stat.st_size) == (state.mtime_ns, state.size)
+    return PostState.records_stat(recorded, stat)
 
 
 def _tally(report: BuildReport, outcome: _Outcome, writer: IndexWriter) -> None:

@@ -18,6 +18,7 @@ from searchengine import IncompatibleIndexError, IndexLockedError, SearchEngine,
 from searchengine.cli import main
 from searchengine.errors import ParameterError
 from searchengine.indexer import BuildOptions, build_index
+from searchengine.store.schema import PostState
 from tooling import SEARCHENGINE, Hammer, children, wait_until
 
 SEED = "guancha/2021/000_30739a5f1b776113.txt"
@@ -59,6 +60,20 @@ def test_a_touched_but_unchanged_post_is_not_analysed_again(posts: Path, tmp_pat
     os.utime(seed, ns=(time.time_ns(), time.time_ns() + 10**9))
     report = build_index(posts, index)
     assert (report.added, report.updated, report.unchanged, report.committed) == (0, 0, 35, False)
+
+
+def test_recorded_states_are_read_without_decoding_as_decoding_reads_them(tmp_path: Path) -> None:
+    """An update compares each post's stat with its encoded state (PostState.records_stat) and finds its path
+    (path_of) without decoding it: the same answers as decoding, for times and sizes whose digits end alike."""
+    post = tmp_path / "甲 乙.md"
+    post.write_text("---\ntitle: 状态\n---\n\n正文\n", encoding="utf-8")
+    stat = os.stat(post)
+    raw = PostState.of_file("x/甲 乙.md", stat, "ff00").encode()
+    assert PostState.path_of(raw) == PostState.decode(raw).path == "x/甲 乙.md"
+    assert PostState.records_stat(raw, stat)
+    mtime, size = stat.st_mtime_ns, stat.st_size
+    for other in ((mtime + 1, size), (mtime, size + 10), (int(f"1{mtime}"), size), (mtime, int(f"1{size}"))):
+        assert not PostState.records_stat(PostState("x/甲 乙.md", "ff00", *other).encode(), stat), other
 
 
 def test_edits_deletions_and_additions_are_reflected(posts: Path, tmp_path: Path) -> None:

@@ -349,8 +349,10 @@ class IndexWriter:
     Made by :meth:`IndexFolder.writer`. ``previous`` holds the checksums of
     the committed generation's files, None for a rebuild (which keeps none of
     them). ``posts`` maps each indexed post id to its document number and
-    recorded state (empty for a rebuild), read whole on first use; :meth:`known`
-    looks one up without reading them all.
+    recorded state, encoded (see :class:`PostState`; empty for a rebuild),
+    read whole on first use; :meth:`known` looks one up without reading them
+    all. States stay encoded because an update decodes only the few that
+    changed.
     """
 
     def __init__(
@@ -369,14 +371,14 @@ class IndexWriter:
         self._ix = ix
         self._segments: list[Any] = []
         self._deletions: set[int] = set()
-        self._found: dict[str, tuple[int, PostState] | None] = {}
+        self._found: dict[str, tuple[int, bytes] | None] = {}
 
     @cached_property
-    def posts(self) -> dict[str, tuple[int, PostState]]:
+    def posts(self) -> dict[str, tuple[int, bytes]]:
         return {} if self.rebuild else _indexed_posts(self._ix)
 
-    def known(self, post_id: str) -> tuple[int, PostState] | None:
-        """One post's document number and recorded state, None if it is not indexed.
+    def known(self, post_id: str) -> tuple[int, bytes] | None:
+        """One post's document number and encoded state, None if it is not indexed.
 
         Before :attr:`posts` is read, the post is found by its path's posting
         list (see :meth:`look_up`): an update of a few named posts then costs
@@ -445,9 +447,9 @@ class IndexWriter:
         self.folder.remove_leftovers()
 
 
-def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, PostState]]:
-    """Map each indexed post id to its document number and recorded state."""
-    posts: dict[str, tuple[int, PostState]] = {}
+def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, bytes]]:
+    """Map each indexed post id to its document number and encoded state."""
+    posts: dict[str, tuple[int, bytes]] = {}
     if ix.doc_count_all() == 0:
         return posts
     with ix.reader() as reader:
@@ -458,14 +460,13 @@ def _indexed_posts(ix: FileIndex) -> dict[str, tuple[int, PostState]]:
             for docnum in leaf.all_doc_ids():
                 raw = states[docnum] if docnum < len(states) else b""
                 if raw:
-                    state = PostState.decode(raw)
-                    posts[state.path] = (docnum + offset, state)
+                    posts[PostState.path_of(raw)] = (docnum + offset, raw)
     return posts
 
 
-def _indexed_posts_named(ix: FileIndex, post_ids: list[str]) -> dict[str, tuple[int, PostState] | None]:
-    """The document number and recorded state of each named post, None for one not indexed."""
-    found: dict[str, tuple[int, PostState] | None] = dict.fromkeys(post_ids)
+def _indexed_posts_named(ix: FileIndex, post_ids: list[str]) -> dict[str, tuple[int, bytes] | None]:
+    """The document number and encoded state of each named post, None for one not indexed."""
+    found: dict[str, tuple[int, bytes] | None] = dict.fromkeys(post_ids)
     with ix.reader() as reader:
         column = reader.column_reader(STATE)
         for post_id in post_ids:
@@ -474,7 +475,7 @@ def _indexed_posts_named(ix: FileIndex, post_ids: list[str]) -> dict[str, tuple[
             except TermNotFound:
                 continue
             if live:
-                found[post_id] = (live[0], PostState.decode(column[live[0]]))
+                found[post_id] = (live[0], column[live[0]])
     return found
 
 

@@ -164,6 +164,20 @@ class PostState(NamedTuple):
     def of_file(cls, path: str, stat: os.stat_result, content_hash: str = "") -> PostState:
         return cls(path, content_hash, stat.st_mtime_ns, stat.st_size)
 
+    @staticmethod
+    def path_of(raw: bytes) -> str:
+        """The path an encoded state records, without decoding the rest."""
+        return raw.rsplit(b"\t", 3)[0].decode("utf-8")
+
+    @staticmethod
+    def records_stat(raw: bytes, stat: os.stat_result) -> bool:
+        """Whether an encoded state records ``stat``'s modification time and size (its last two fields).
+
+        Compared without decoding: an update of an unchanged archive asks
+        this of every post, and decoding a million states took 8 s of it.
+        """
+        return raw.endswith(f"\t{stat.st_mtime_ns}\t{stat.st_size}".encode())
+
 
 @dataclass
 class DocumentFields:

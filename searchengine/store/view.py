@@ -384,7 +384,7 @@ class IndexView:
     def paths(self) -> list[str]:
         """Every document's path, by document number (read once, on first use)."""
         column = self.reader.column_reader(STATE) if self.size else []
-        return [PostState.decode(raw).path if raw else "" for raw in column]
+        return [PostState.path_of(raw) if raw else "" for raw in column]
 
     def docnum_of(self, path: str) -> int | None:
         """The live document indexed under ``path``, if any."""
