@@ -41,8 +41,6 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -105,30 +103,72 @@ def shingles(normalized: str, size: int = SHINGLE, *, punctuation: bool = False)
 
 
 @functools.cache
-def _minhash() -> Callable[[], Any]:
-    """A maker of empty MinHashes sharing one set of permutations (making those is the slow part)."""
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine permutations of 32-bit hashes: ``a`` (odd) and ``b``, one of each per slot."""
     from datasketch import MinHash  # imported by builds only: it loads scipy
 
-    permutations = MinHash(num_perm=NUM_PERM, hashfunc=zlib.crc32).permutations
-    return functools.partial(
-        MinHash, num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=permutations, scheme="affine32"
-    )
+    a, b = MinHash(num_perm=NUM_PERM, hashfunc=zlib.crc32, scheme="affine32").permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, which datasketch's ``affine32`` scheme applies to each hash first."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
+
+
+def _sketch_of(hashes: np.ndarray) -> np.ndarray:
+    """The kept bits of each slot's minimum over the permuted ``hashes`` (CRC-32s of shingles; repeats change nothing).
+
+    What datasketch's ``MinHash.update_batch`` then ``hashvalues`` give, in
+    one numpy expression: its per-call overhead (a Python list of hashes, a
+    permutation table parsed per sketch) was most of a sketch's cost.
+    """
+    a, b = _permutations()
+    lowest = (_fmix32(hashes.astype(np.uint32))[:, None] * a + b).min(axis=0)
+    return (lowest & ((1 << _BITS) - 1)).astype(np.uint8)
 
 
 def sketch(found: set[str]) -> np.ndarray | None:
     """The sketch of a set of shingles as the index keeps it (NUM_PERM bytes); None when the set is too small."""
     if len(found) < MIN_SHINGLES:
         return None
-    minhash = _minhash()()
-    minhash.update_batch([shingle.encode("utf-8") for shingle in found])
-    values: np.ndarray = minhash.hashvalues
-    return (values & ((1 << _BITS) - 1)).astype(np.uint8)
+    return _sketch_of(np.fromiter(map(zlib.crc32, map(str.encode, found)), dtype=np.uint32, count=len(found)))
 
 
 def signature(normalized_body: str) -> bytes:
-    """What the index stores for a post: its body's sketch, or :data:`NO_SIGNATURE`."""
-    found = sketch(shingles(normalized_body))
-    return NO_SIGNATURE if found is None else found.tobytes()
+    """What the index stores for a post: its body's sketch, or :data:`NO_SIGNATURE`.
+
+    ``sketch(shingles(normalized_body))``, computed without making the set
+    of shingles: the body is encoded once, and each shingle's CRC-32 taken
+    from a slice of its bytes (a shingle's bytes run from its first
+    character's offset to the offset twelve characters on). Repeated
+    shingles hash alike and change no minimum; only a body with fewer
+    distinct hashes than :data:`MIN_SHINGLES` needs its shingles counted.
+    """
+    text = _NOT_LETTERS.sub("", normalized_body)
+    windows = len(text) - SHINGLE + 1
+    if windows < MIN_SHINGLES:
+        return NO_SIGNATURE
+    data = text.encode("utf-8")
+    if len(data) == len(text):  # ASCII: a byte per character
+        offsets: list[int] = list(range(len(text) + 1))
+    else:
+        points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+        sizes = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
+        offsets = [0, *np.cumsum(sizes).tolist()]
+    crc = zlib.crc32
+    hashes = np.array(
+        [crc(data[start:end]) for start, end in zip(offsets[:windows], offsets[SHINGLE:], strict=True)], np.uint32
+    )
+    ordered = np.sort(hashes)
+    distinct = 1 + np.count_nonzero(ordered[1:] != ordered[:-1])
+    if distinct < MIN_SHINGLES and len(shingles(normalized_body)) < MIN_SHINGLES:
+        return NO_SIGNATURE
+    return _sketch_of(hashes).tobytes()
 
 
 def similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import zlib
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -22,11 +23,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import make_posts
+from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from searchengine import reprints
 from searchengine.cli import main as cli
+from searchengine.documents import load_post, walk_posts
 from searchengine.engine import SIMILAR_SHOWN, SearchEngine
 from searchengine.normalize import normalize
 from searchengine.results import SearchResult
@@ -106,6 +109,40 @@ def test_a_sketch_ignores_spacing_punctuation_and_script_and_a_short_body_has_no
     assert len(plain) == reprints.SIGNATURE_BYTES and plain != reprints.NO_SIGNATURE
     short = "短讯：" + "。".join(["一句话"] * 5)
     assert reprints.signature(normalize(short)) == reprints.NO_SIGNATURE
+
+
+#: Characters that make no word of the shingle length twice.
+COMMON = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然"
+
+
+def _datasketch_signature(normalized: str) -> bytes:
+    """A body's sketch as datasketch makes it: the definition :func:`reprints.signature` computes faster."""
+    found = reprints.shingles(normalized)
+    if len(found) < reprints.MIN_SHINGLES:
+        return reprints.NO_SIGNATURE
+    minhash = MinHash(num_perm=reprints.NUM_PERM, hashfunc=zlib.crc32, scheme="affine32")
+    minhash.update_batch([shingle.encode("utf-8") for shingle in found])
+    return (minhash.hashvalues & 0xFF).astype(np.uint8).tobytes()
+
+
+def test_a_sketch_is_datasketchs_minhash_of_the_shingles(sample_posts: Path) -> None:
+    """Real bodies, and texts where characters take 1 to 4 bytes or shingles repeat
+    (a body of many shingles but fewer than MIN_SHINGLES distinct ones has no sketch)."""
+    texts = [load_post(path, sample_posts).body for path in walk_posts(sample_posts)]
+    edges = {  # a text: whether it has a sketch
+        "abcdefghij" * 8: False,  # ASCII only: 71 shingles, 10 distinct
+        "".join(chr(ord("a") + i % 26) + str(i) for i in range(60)): True,
+        "é𠀀中" * 30 + "新闻" * 20: False,  # characters of 2, 4 and 3 bytes; 16 distinct shingles
+        "é𠀀中" * 30 + "".join(f"新闻{i}" for i in range(20)): True,
+        "哈" * 200: False,
+        COMMON[:51]: True,  # MIN_SHINGLES shingles
+        COMMON[:50]: False,  # one fewer
+    }
+    texts += list(edges)
+    for text in texts:
+        normalized = normalize(text)
+        assert reprints.signature(normalized) == _datasketch_signature(normalized), text[:40]
+    assert {text: reprints.signature(normalize(text)) != reprints.NO_SIGNATURE for text in edges} == edges
 
 
 def test_a_story_gathers_round_its_leader_not_along_a_chain() -> None:
