@@ -115,6 +115,15 @@ def test_word_spans_point_at_the_words(settings: AnalysisSettings) -> None:
         assert normalized[start:end] == word
 
 
+def test_word_tokens_are_the_word_spans_without_offsets(settings: AnalysisSettings, sample_posts: Path) -> None:
+    """The indexer's loop (word_tokens) and the display's (word_spans) find the same words, sub-words included."""
+    analyzer = analyzer_for(settings)
+    for path in walk_posts(sample_posts):
+        doc = load_post(path, sample_posts)
+        for text in (normalize(doc.title), normalize(doc.body)):
+            assert analyzer.word_tokens(text) == [(word, pos) for word, pos, _, _ in analyzer.word_spans(text)]
+
+
 def test_user_dictionary_changes_segmentation(tmp_path: Path) -> None:
     sentence = normalize("他说彼得连科表示同意")
     plain = AnalysisSettings(user_dict="")
