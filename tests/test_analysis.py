@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from searchengine.analysis import (
     SENTENCE_GAP,
     AnalysisSettings,
     analyzer_for,
+    char_codes,
     char_spans,
     char_tokens,
 )
@@ -81,6 +83,35 @@ def test_positions_jump_where_a_sentence_ends() -> None:
         ("大桥", 0), ("桥", 1), ("通车", 2 + gap), ("车", 3 + gap),
     ]
     assert [p for t, p in char_tokens("甲；乙？！\n丙，丁") if len(t) == 1] == [0, 1 + gap, 2 + 2 * gap, 3 + 2 * gap]
+
+
+def _by_term(tokens: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for term, position in tokens:
+        found.setdefault(term, []).append(position)
+    return found
+
+
+def test_the_indexers_character_codes_are_the_character_tokens(sample_posts: Path) -> None:
+    """char_codes (numpy, for the indexer) gives char_tokens' tokens, each term's in position order."""
+    texts = [
+        "",
+        "，。！",
+        "中",
+        "a",
+        "莫斯科模式",
+        "问题，在apec 5g",
+        "大桥。通车",
+        "甲；乙？！\n丙，丁",
+        "𠀀𠀁a_b é。\n\nＡＰＥＣ…好",
+    ]
+    for path in walk_posts(sample_posts):
+        doc = load_post(path, sample_posts)
+        texts += [normalize(doc.title), normalize(doc.body)]
+    for text in texts:
+        codes = char_codes(text)
+        assert len(codes) == len(char_tokens(text)), text[:30]
+        assert _by_term(codes) == _by_term(char_tokens(text)), text[:30]
 
 
 def test_character_spans_point_at_their_characters() -> None:

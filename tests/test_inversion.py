@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import random
 import tracemalloc
 from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from searchengine.store.inversion import Scratch, TokenLayer
+import numpy as np
+import pytest
+
+from searchengine.store.inversion import CodedLayer, Scratch, TermCodes, TokenLayer, code_term, term_code
 
 RUNS = 8
 DOCS_PER_RUN = 100
@@ -89,3 +93,51 @@ def test_a_merge_of_many_runs_holds_its_budget_not_a_step_of_each_run(tmp_path: 
     )
     assert terms == 1000 and not wrong
     assert peak < 12 * 2**20, f"the merge held {peak / 2**20:.1f} MB of {spilled_bytes / 2**20:.0f} MB of runs"
+
+
+def test_term_codes_round_trip_and_sort_as_their_terms() -> None:
+    terms = ["中", "中国", "中国人", "^中", "a", "ab", "a0", "𠀀", "𠀀a", "é", "\uffff", "z"]
+    assert [code_term(term_code(term)) for term in terms] == terms
+    assert sorted(terms, key=term_code) == sorted(terms)
+    for bad in ("", "四个字符", "a\0"):
+        with pytest.raises(ValueError, match="term code"):
+            term_code(bad)
+
+
+def test_a_coded_layer_makes_the_runs_a_string_layer_makes(tmp_path: Path) -> None:
+    """Tokens given as codes (each term's in position order, terms interleaved freely) and as
+    ``(term, position)`` pairs in position order: the same postings, spilled or not."""
+    rng = random.Random(7)
+    alphabet = "中国人民经济发展^a1𠀀"
+    docs = []
+    for _ in range(300):
+        tokens = sorted(
+            ("".join(rng.choices(alphabet, k=rng.randint(1, 3))), position)
+            for position in rng.sample(range(400), rng.randint(0, 40))
+        )
+        docs.append(sorted(tokens, key=lambda token: token[1]))
+
+    def postings(layer: TokenLayer, add: Callable[[int, list[tuple[str, int]]], None], name: str) -> list:
+        scratch = Scratch(str(tmp_path / name))
+        for docnum, tokens in enumerate(docs):
+            add(docnum, tokens)
+            if docnum % 70 == 69:
+                layer.spill(scratch)
+        found = [
+            (term, ids.tobytes(), counts.tobytes(), positions.tobytes())
+            for term, ids, counts, positions in layer.postings(scratch)
+        ]
+        scratch.close()
+        return found
+
+    plain = TokenLayer()
+    coded = CodedLayer()
+
+    def add_coded(docnum: int, tokens: list[tuple[str, int]]) -> None:
+        shuffled = sorted(tokens, key=lambda token: (token[0][::-1], token[1]))  # another order between terms
+        codes = np.array([term_code(term) for term, _ in shuffled], dtype=np.uint64)
+        coded.add_codes(docnum, TermCodes(codes, np.array([position for _, position in shuffled], dtype=np.uint32)))
+
+    expected = postings(plain, plain.add, "plain.runs")
+    assert expected and postings(coded, add_coded, "coded.runs") == expected
+    assert plain.lengths_array(len(docs)) == coded.lengths_array(len(docs))

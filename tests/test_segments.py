@@ -256,15 +256,21 @@ def test_a_segment_spills_as_its_postings_outgrow_their_memory(tmp_path: Path, s
     folder = str(tmp_path)
     fields = [document_fields(doc, analyzer, PostState(doc.id, doc.content_hash, 0, 0)) for doc in samples]
 
-    def spills(memory: int) -> int:
+    def spills(memory: int) -> tuple[int, int]:
+        """Spills with ``memory``, and the most the layers held at once."""
         builder = SegmentBuilder(FileStorage(folder), "MAIN", build_schema(), SearchCodec(), memory=memory)
+        most = 0
         for doc in fields:
             builder.add(doc.stored, doc.positional, doc.keywords, doc.columns)
+            most = max(most, sum(layer.held_bytes() for layer in builder._layers.values()))
         if memory:
             assert list(tmp_path.glob("*.runs")), "no scratch file while postings are spilled"
         builder.abandon()  # what a failed build does: its scratch file goes too
         assert not list(tmp_path.glob("*.runs"))
-        return builder.spills
+        return builder.spills, most
 
-    assert spills(0) == 0
-    assert 0 < spills(2_000_000) < spills(500_000) < len(samples)
+    count, everything = spills(0)
+    assert count == 0
+    (half, held_half), (eighth, held_eighth) = spills(everything // 2), spills(everything // 8)
+    assert 0 < half < eighth < len(samples)
+    assert held_half <= everything // 2 and held_eighth <= everything // 8

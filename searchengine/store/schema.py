@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from whoosh import analysis, columns, fields
 
-from searchengine.analysis import Analyzer, char_tokens
+from searchengine.analysis import Analyzer, char_codes
 from searchengine.normalize import normalize
 from searchengine.reprints import NO_SIGNATURE, SIGNATURE_BYTES, signature
 from searchengine.store.fields import (
@@ -57,6 +57,7 @@ from searchengine.store.fields import (
     TITLE_CHARS,
     TITLE_WORDS,
 )
+from searchengine.store.inversion import TermCodes
 from searchengine.structure import brief_items, letter_count
 
 if TYPE_CHECKING:
@@ -192,11 +193,11 @@ class DocumentFields:
 def document_fields(doc: Document, analyzer: Analyzer, state: PostState) -> DocumentFields:
     """Analyse a post into its stored values, token layers, keywords and columns."""
     title, body = normalize(doc.title), normalize(doc.body)
-    layers = {
+    layers: dict[str, list[tuple[str, int]] | TermCodes] = {
         TITLE_WORDS: analyzer.word_tokens(title),
-        TITLE_CHARS: char_tokens(title),
+        TITLE_CHARS: char_codes(title),
         BODY_WORDS: analyzer.word_tokens(body),
-        BODY_CHARS: char_tokens(body),
+        BODY_CHARS: char_codes(body),
     }
     date = int(doc.date.timestamp()) if doc.date else NO_DATE
     return DocumentFields(

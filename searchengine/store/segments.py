@@ -33,9 +33,9 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from whoosh.codec.whoosh3 import (
@@ -53,7 +53,7 @@ from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_encode
 
-from searchengine.store.inversion import Scratch, TokenLayer
+from searchengine.store.inversion import CodedLayer, Scratch, TermCodes, TokenLayer
 from searchengine.store.term_table import CompactTermTable
 
 __all__ = [
@@ -527,6 +527,11 @@ def _postings_of(reader: SegmentReader, info: W3TermInfo, with_positions: bool) 
     return result
 
 
+_Layer = TypeVar("_Layer", bound=TokenLayer)
+#: A layer of terms without positions (keywords).
+_keyword_layer = functools.partial(TokenLayer, positional=False)
+
+
 class SegmentBuilder:
     """Builds one whoosh segment from documents added in memory.
 
@@ -554,14 +559,15 @@ class SegmentBuilder:
     def add(
         self,
         stored: Mapping[str, Any],
-        positional: Mapping[str, list[tuple[str, int]]],
+        positional: Mapping[str, list[tuple[str, int]] | TermCodes],
         keywords: Mapping[str, Iterable[str]],
         columns: Mapping[str, Any],
     ) -> int:
         """Add one document; return its segment-local number.
 
         ``positional`` maps a field to its tokens, ``(term, position)`` pairs
-        in position order.
+        in position order, or :class:`~searchengine.store.inversion.TermCodes`
+        (a field's tokens always come the one way or always the other).
         ``keywords`` maps a field to terms indexed without positions.
         """
         docnum = self.doc_count
@@ -569,10 +575,13 @@ class SegmentBuilder:
         perdoc.start_doc(docnum)
         schema = self.schema
         for name, tokens in positional.items():
-            self._layer(name, positional=True).add(docnum, tokens)
+            if isinstance(tokens, TermCodes):
+                self._layer(name, CodedLayer).add_codes(docnum, tokens)
+            else:
+                self._layer(name, TokenLayer).add(docnum, tokens)
             perdoc.add_field(name, schema[name], stored.get(name), len(tokens))
         for name, terms in keywords.items():
-            self._layer(name, positional=False).add_terms(docnum, terms)
+            self._layer(name, _keyword_layer).add_terms(docnum, terms)
         for name, value in stored.items():
             if name not in positional:
                 perdoc.add_field(name, schema[name], value, 0)
@@ -584,11 +593,12 @@ class SegmentBuilder:
             self._spill()
         return docnum
 
-    def _layer(self, name: str, positional: bool) -> TokenLayer:
+    def _layer(self, name: str, kind: Callable[[], _Layer]) -> _Layer:
+        """The layer of field ``name``, made by ``kind`` when the first document arrives (every later one is alike)."""
         layer = self._layers.get(name)
         if layer is None:
-            layer = self._layers[name] = TokenLayer(positional)
-        return layer
+            layer = self._layers[name] = kind()
+        return cast(_Layer, layer)
 
     def _spill(self) -> None:
         """Move every layer's postings to the scratch file, as sorted runs."""
