@@ -69,6 +69,8 @@ __all__ = [
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _MIN_COMPRESS = 96
+#: Postings from which a block's deltas are taken by numpy.
+_NUMPY_DELTAS = 32
 _UINT = "I"
 assert array(_UINT).itemsize == 4
 
@@ -157,7 +159,7 @@ def _encode_block(
     where it pays off (whoosh meant to skip small blocks too, but its check
     is overwritten).
     """
-    data = pickle.dumps((array(_UINT, delta_encode(ids)), _minify_weights(weights), values), _PICKLE)
+    data = pickle.dumps((_deltas(ids), _minify_weights(weights), values), _PICKLE)
     compression = level if len(data) > _MIN_COMPRESS else 0
     if compression:
         data = zlib.compress(data, compression)
@@ -167,6 +169,19 @@ def _encode_block(
     )
     size = len(info) + len(data)
     return pack_int(-size if last else size) + info + data
+
+
+def _deltas(ids: Sequence[int]) -> array:
+    """whoosh's ``delta_encode`` of a block's ids (the first, then each one's gap from the one before) as ``uint32``.
+
+    numpy for long blocks, where whoosh's generator spent a step per posting.
+    """
+    if len(ids) < _NUMPY_DELTAS:
+        return array(_UINT, delta_encode(ids))
+    values = np.asarray(ids, dtype=np.uint32)
+    deltas = array(_UINT)
+    deltas.frombytes(np.diff(values, prepend=np.uint32(0)).tobytes())
+    return deltas
 
 
 class BulkPostingsWriter(W3PostingsWriter):
@@ -247,11 +262,19 @@ class SearchFieldWriter(W3FieldWriter):
         self._fieldmap: dict[str, int] = {}
         self._tindex.extras["fieldmap"] = self._fieldmap
         self._postfile = self._create_file(W3Codec.POSTS_EXT)
+        self._posted: int | None = None  # where the postings file ends, once asked (see _postfile_end)
         self._postwriter: Any = None
         self._infield = False
         self.is_closed = False
 
+    def _postfile_end(self) -> int:
+        """Where the postings file ends: asked of the file once, then counted (``tell`` was a few % of a write)."""
+        if self._posted is None:
+            self._posted = self._postfile.tell()
+        return self._posted
+
     def start_term(self, btext: bytes) -> None:
+        self._posted = None  # whoosh's per-posting path writes postings of its own
         super().start_term(btext)
         self._postwriter._terminfo = CompactTermInfo()
 
@@ -279,7 +302,7 @@ class SearchFieldWriter(W3FieldWriter):
             tail = pickle.dumps((tuple(ids), tuple(counts), inline), _PICKLE)
             inlined = 1
         else:
-            start = self._postfile.tell()
+            start = self._postfile_end()
             chunks = [WHOOSH3_HEADER_MAGIC]
             limit, offset = codec._blocklimit, 0
             for first in range(0, total, limit):
@@ -294,6 +317,7 @@ class SearchFieldWriter(W3FieldWriter):
                 chunks.append(_encode_block(block_ids, block_counts, values, codec._compression, block_lengths, last))
             raw = b"".join(chunks)
             self._postfile.write(raw)
+            self._posted = start + len(raw)
             tail = pack_long(start) + pack_int(len(raw))
             inlined = 0
         head = W3TermInfo._struct.pack(

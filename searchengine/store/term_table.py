@@ -11,17 +11,23 @@ bytes.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from array import array
 from typing import Any
 
 import numpy as np
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 
 __all__ = ["CompactTermTable"]
 
 _RECORD_HEAD = struct.Struct("!ii")  # whoosh's: key length, value length
 _SLOT = np.dtype([("hash", ">u4"), ("position", ">i8")])  # whoosh's "!Iq"
+
+
+def _md5_low32(key: bytes) -> int:
+    """whoosh's ``md5_hash`` (the digest's low 32 bits), without its hex round trip."""
+    return int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[-4:], "big")
 
 
 class CompactTermTable(OrderedHashWriter):
@@ -31,16 +37,21 @@ class CompactTermTable(OrderedHashWriter):
 
     def __init__(self, dbfile: Any) -> None:
         super().__init__(dbfile)
+        if self.hashfn is not md5_hash:
+            raise ValueError("the term table's keys are hashed as whoosh's md5_hash")
         self.buckets = [(array("I"), array("q")) for _ in range(256)]  # per bucket: hashes, positions
+        self._end: int | None = None  # where the file ends: asked once, then counted
 
     def add(self, key: bytes, value: bytes) -> None:
         if key <= self.lastkey:
             raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
         dbfile = self.dbfile
-        position = dbfile.tell()
+        position = dbfile.tell() if self._end is None else self._end
         self.index.append(position)
-        dbfile.write(_RECORD_HEAD.pack(len(key), len(value)) + key + value)
-        keyhash = self.hashfn(key)
+        record = _RECORD_HEAD.pack(len(key), len(value)) + key + value
+        dbfile.write(record)
+        self._end = position + len(record)
+        keyhash = _md5_low32(key)
         hashes, positions = self.buckets[keyhash & 255]
         hashes.append(keyhash)
         positions.append(position)
