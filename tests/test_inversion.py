@@ -123,10 +123,10 @@ def test_a_coded_layer_makes_the_runs_a_string_layer_makes(tmp_path: Path) -> No
             add(docnum, tokens)
             if docnum % 70 == 69:
                 layer.spill(scratch)
-        found = [
-            (term, ids.tobytes(), counts.tobytes(), positions.tobytes())
-            for term, ids, counts, positions in layer.postings(scratch)
-        ]
+        found = []
+        for term, ids, counts, positions in layer.postings(scratch):
+            assert positions is not None  # a positional layer
+            found.append((term, ids.tobytes(), counts.tobytes(), positions.tobytes()))
         scratch.close()
         return found
 
