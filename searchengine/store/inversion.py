@@ -28,11 +28,11 @@ import heapq
 import os
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import itemgetter
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -141,6 +141,17 @@ class Scratch:
 
 
 _SECTIONS = ("term_sizes", "term_bytes", "run_counts", "docs", "counts", "token_counts", "positions")
+
+
+class _SortedTokens(NamedTuple):
+    """A layer's held tokens sorted for a run: its distinct terms' UTF-8 (sizes and bytes, in
+    term order), then, for each token in sorted order, where it arrived and its term's rank."""
+
+    terms: int
+    term_sizes: np.ndarray
+    term_bytes: np.ndarray
+    order: np.ndarray
+    ranks: np.ndarray
 
 
 @dataclass
@@ -369,10 +380,11 @@ class TokenLayer:
     def _holds(self) -> bool:
         return bool(self.numbers)
 
-    def _numbered(self) -> tuple[list[str], int, Callable[[int, int], np.ndarray]]:
-        """The held terms in order, the held tokens, and the ranks of tokens ``first:last`` (uint64) by a call.
+    def _sorted_tokens(self) -> _SortedTokens:
+        """The held tokens in term order (then arrival); the layer forgets its terms.
 
-        The layer forgets its terms (the ranks keep what they need).
+        The sort is done in place on one key per token (its term's rank,
+        then its own index: all distinct), which bounds a run's memory.
         """
         names = sorted(self.numbers)
         rank = np.empty(len(names), dtype=np.uint64)
@@ -382,27 +394,30 @@ class TokenLayer:
         self.numbers = {}
         numbers = np.frombuffer(self.terms, dtype=np.uint32)
         self.terms = array(_UINT)
-        return names, len(numbers), lambda first, last: rank[numbers[first:last]]
-
-    def _sorted_run(self) -> _Run:
-        """What the layer holds, sorted by term, then by arrival; the flat arrays are emptied.
-
-        Memory bounds a run, so the sort is done in place on one key per
-        token (its term's rank, then its own index: all distinct), and each
-        flat array is dropped as soon as its sorted copy exists.
-        """
-        names, count, ranks_of = self._numbered()
+        count = len(numbers)
         keys = np.empty(count, dtype=np.uint64)
         for first in range(0, count, _KEY_CHUNK):
             last = min(first + _KEY_CHUNK, count)
-            keys[first:last] = ranks_of(first, last) << np.uint64(32)
+            keys[first:last] = rank[numbers[first:last]] << np.uint64(32)
             keys[first:last] |= np.arange(first, last, dtype=np.uint64)
-        del ranks_of
+        del numbers, rank
         keys.sort()
         order = keys.astype(np.uint32)  # the low half: where each token was
         keys >>= np.uint64(32)
         ranks = keys.astype(np.uint32)
         del keys
+        encoded = [name.encode("utf-8") for name in names]
+        sizes = np.fromiter(map(len, encoded), dtype=np.uint32, count=len(encoded))
+        return _SortedTokens(len(names), sizes, np.frombuffer(b"".join(encoded), dtype=np.uint8), order, ranks)
+
+    def _sorted_run(self) -> _Run:
+        """What the layer holds, sorted by term, then by arrival; the flat arrays are emptied.
+
+        Memory bounds a run, so each flat array is dropped as soon as its
+        sorted copy exists.
+        """
+        terms, term_sizes, term_bytes, order, ranks = self._sorted_tokens()
+        count = len(order)
         held_docs = np.frombuffer(self.docs, dtype=np.uint32)
         lengths = np.frombuffer(self.lengths, dtype=np.uint32)
         docs = np.repeat(held_docs, lengths[held_docs])[order]
@@ -417,7 +432,7 @@ class TokenLayer:
         new_run[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
         starts = np.flatnonzero(new_run)
         del new_run
-        term_runs = np.searchsorted(ranks[starts], np.arange(len(names) + 1))
+        term_runs = np.searchsorted(ranks[starts], np.arange(terms + 1))
         del ranks
         arrays["docs"] = docs[starts]
         del docs
@@ -426,10 +441,8 @@ class TokenLayer:
         if self.positional:
             arrays["token_counts"] = np.diff(np.append(starts, count)[term_runs]).astype(np.uint32)
         del starts, term_runs
-        encoded = [name.encode("utf-8") for name in names]
-        arrays["term_sizes"] = np.fromiter(map(len, encoded), dtype=np.uint32, count=len(encoded))
-        arrays["term_bytes"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return _Run(len(names), self.positional, {name: arrays[name] for name in _SECTIONS if name in arrays})
+        arrays["term_sizes"], arrays["term_bytes"] = term_sizes, term_bytes
+        return _Run(terms, self.positional, {name: arrays[name] for name in _SECTIONS if name in arrays})
 
 
 class CodedLayer(TokenLayer):
@@ -460,9 +473,23 @@ class CodedLayer(TokenLayer):
     def _holds(self) -> bool:
         return bool(self.codes)
 
-    def _numbered(self) -> tuple[list[str], int, Callable[[int, int], np.ndarray]]:
+    def _sorted_tokens(self) -> _SortedTokens:
+        """Codes sort as their terms do, so one stable argsort of the codes orders the tokens,
+        and the terms' UTF-8 comes from the distinct codes without a string each."""
         codes = np.frombuffer(self.codes, dtype=np.uint64)
         self.codes = array("Q")
-        distinct = np.unique(codes)
-        names = [code_term(code) for code in distinct.tolist()]
-        return names, len(codes), lambda first, last: np.searchsorted(distinct, codes[first:last]).astype(np.uint64)
+        order = np.argsort(codes, kind="stable").astype(np.uint32)
+        ordered = codes[order]
+        del codes
+        new_term = np.empty(len(ordered), dtype=bool)
+        new_term[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_term[1:])
+        ranks = (np.cumsum(new_term, dtype=np.uint32) - np.uint32(1)).astype(np.uint32)
+        distinct = ordered[new_term]
+        del ordered, new_term
+        shifts = np.array([CODE_BITS * (_CODE_CHARS - 1 - i) for i in range(_CODE_CHARS)], dtype=np.uint64)
+        points = ((distinct[:, None] >> shifts) & np.uint64(_CODE_MASK)).astype("<u4")
+        widths = (points > 0).astype(np.uint32) + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)
+        text = points.tobytes().decode("utf-32-le").replace("\0", "")  # a missing character is 0
+        term_bytes = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        return _SortedTokens(len(distinct), widths.sum(axis=1, dtype=np.uint32), term_bytes, order, ranks)
