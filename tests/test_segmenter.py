@@ -49,6 +49,15 @@ def test_the_accelerator_finds_jiebas_words(segmenters: tuple[Segmenter, Segment
     assert fast.cut(text) == list(slow._tokenizer.cut(text))
 
 
+def test_pieces_left_to_jieba_keep_their_words_when_met_again(segmenters: tuple[Segmenter, Segmenter]) -> None:
+    """The pieces jieba cuts (punctuation, 2016-2020, 12.5%) are kept per segmenter: met again, in
+    other texts, they give jieba's words still."""
+    slow, fast = segmenters
+    texts = [*TEXTS, "，".join(TEXTS), "。".join(reversed(TEXTS)), "2016-2020与12.5%，2016-2020。"]
+    for text in texts + texts:
+        assert fast.cut(text) == list(slow._tokenizer.cut(text))
+
+
 def test_rjieba_alone_would_differ_where_jieba_keeps_the_block() -> None:
     """Why blocks with - . + and so on stay with jieba: rjieba's own cut keeps 2016-2020 whole."""
     assert rjieba.cut("2016-2020年") != ["2016", "-", "2020", "年"]
