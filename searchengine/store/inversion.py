@@ -19,7 +19,8 @@ Terms of up to three characters can also arrive as integers
 :class:`CodedLayer`): the character layer's bigrams, made by numpy for a
 whole post at once. Numbering tokens through a dict was, at a million posts,
 about a microsecond a token (a few cache misses in a dict of a million
-terms); codes are numbered when a run is sorted, by one ``np.unique``.
+terms); codes sort as their terms do, so a run is sorted by one stable
+argsort of its codes, and numbered on the way.
 """
 
 from __future__ import annotations
@@ -238,7 +239,8 @@ _CODE_MASK = (1 << CODE_BITS) - 1
 #: Characters a code holds.
 _CODE_CHARS = 3
 #: Extra bytes per token of a coded layer while its run is sorted: the
-#: sorted copy of the codes, the sort key and the reordered copies.
+#: argsort's order, the sorted copy of the codes, the ranks and the
+#: reordered copies of documents and positions.
 _CODE_SORT_BYTES_PER_TOKEN = 24
 
 
