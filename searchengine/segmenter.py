@@ -63,7 +63,7 @@ class Segmenter:
         # The pieces left to jieba (punctuation and spaces between blocks, dates, decimals,
         # addresses) recur from post to post, and jieba spends some microseconds on each,
         # however short: a post has dozens. Its words for a piece never change.
-        self._slow = functools.lru_cache(maxsize=_SLOW_PIECES)(self._jieba_words)
+        self._piece_words = functools.lru_cache(maxsize=_SLOW_PIECES)(self._jieba_words)
 
     @property
     def accelerated(self) -> bool:
@@ -72,17 +72,17 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of ``text`` (``jieba.Tokenizer.cut`` with its HMM), spaces and punctuation included."""
-        slow = self._tokenizer.cut
         if self._fast is None:
-            return list(slow(text))
-        fast, same, cached = self._fast.cut, _SAME_IN_BOTH.fullmatch, self._slow
+            return list(self._tokenizer.cut(text))
+        fast, same, piece_words = self._fast.cut, _SAME_IN_BOTH.fullmatch, self._piece_words
         words: list[str] = []
         for block in _BLOCKS.split(text):
             if block:
-                words += fast(block) if same(block) else cached(block)
+                words += fast(block) if same(block) else piece_words(block)
         return words
 
     def _jieba_words(self, piece: str) -> tuple[str, ...]:
+        """jieba's own words of one piece (what :attr:`_piece_words` caches)."""
         return tuple(self._tokenizer.cut(piece))
 
     def tokenize(self, text: str) -> Iterator[tuple[str, int, int]]:
