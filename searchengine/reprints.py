@@ -32,8 +32,8 @@ bulletin, each visit's welcome ceremony) differs in many scattered places,
 each breaking every shingle across it, while a reprint differs in a few
 whole blocks (a lead, an end).
 
-datasketch is only imported to make sketches (it loads scipy): a server
-only reads them.
+datasketch itself is not imported (it loads scipy): its permutations and
+banding are written out here, and tests check them against it.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ NO_SIGNATURE = b"\xff" * SIGNATURE_BYTES
 _WINDOW = 8
 _NOT_LETTERS = re.compile(r"[\W_]+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # an odd constant: multiplying by it spreads a key's bits
+#: datasketch's default seed, from which its MinHash draws its permutations.
+_PERMUTATION_SEED = 1
 
 
 def shingles(normalized: str, size: int = SHINGLE, *, punctuation: bool = False) -> set[str]:
@@ -104,11 +106,18 @@ def shingles(normalized: str, size: int = SHINGLE, *, punctuation: bool = False)
 
 @functools.cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine permutations of 32-bit hashes: ``a`` (odd) and ``b``, one of each per slot."""
-    from datasketch import MinHash  # imported by builds only: it loads scipy
+    """The affine permutations of 32-bit hashes, ``h -> a * h + b`` (``a`` odd), one per slot.
 
-    a, b = MinHash(num_perm=NUM_PERM, hashfunc=zlib.crc32, scheme="affine32").permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    The ones datasketch's ``MinHash(num_perm=NUM_PERM, scheme="affine32")``
+    uses (a test checks it): drawn from numpy's legacy generator with
+    datasketch's seed, 1, whose stream numpy keeps the same from release to
+    release, as the sketches an index stores depend on them. Importing
+    datasketch for them loaded scipy: a second and 45 MB in each build worker.
+    """
+    draw = np.random.RandomState(_PERMUTATION_SEED).randint
+    a = draw(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = draw(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def _fmix32(values: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import zlib
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -466,3 +468,30 @@ def test_stories_follow_posts_as_they_come_and_go(source: str, request: pytest.F
     alone = engine.search(phrase)
     assert [(h.path, h.similar_count) for h in alone.hits] == [("reprints/lead.md", 0)]
     assert alone.collapsed == 0
+
+
+def test_the_permutations_are_datasketchs() -> None:
+    """The sketches an index stores depend on them: drawn as datasketch draws its own, without importing it."""
+    a, b = reprints._permutations()
+    expected = MinHash(num_perm=reprints.NUM_PERM, hashfunc=zlib.crc32, scheme="affine32").permutations
+    assert a.dtype == b.dtype == np.uint32
+    assert np.array_equal(a, expected[0]) and np.array_equal(b, expected[1])
+
+
+def test_a_build_never_imports_datasketch_or_scipy(sample_posts: Path, tmp_path: Path) -> None:
+    """datasketch loads scipy: a second and 45 MB in each build process, for two arrays of 64 numbers."""
+    code = (
+        "import sys\n"
+        "from searchengine.indexer import BuildOptions, build_index\n"
+        "report = build_index(sys.argv[1], sys.argv[2], BuildOptions(workers=1))\n"
+        "assert report.added > 20, report\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('datasketch', 'scipy')))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample_posts), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
