@@ -267,9 +267,12 @@ class Analyzer:
         """How common ``word`` (or a single character) is in jieba's dictionary: 0 if it is not there."""
         return int(self._jieba.FREQ.get(word, 0))
 
-    def warm_up(self) -> None:
-        """Load jieba now (before forking workers, or before a first query)."""
-        self._segmenter  # noqa: B018 - the property loads and caches the dictionaries
+    def warm_up(self, bulk: bool = False) -> None:
+        """Load jieba now (before forking workers, or before a first query); for ``bulk``
+        (a build of many posts), its accelerator too (see :mod:`~searchengine.segmenter`)."""
+        segmenter = self._segmenter
+        if bulk:
+            segmenter.accelerate()
 
     def segment(self, text: str) -> list[str]:
         """jieba's words of normalized ``text``, punctuation and spaces dropped."""

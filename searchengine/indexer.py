@@ -62,7 +62,8 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 # reports. Measured: 6.8 for the sample posts (1.6 MB of index for 235 KB),
 # whose posts are short; long news posts need less.
 _SPACE_PER_POST_BYTE = 7
-# Below this many posts to analyse, forking workers costs more than it saves.
+# Below this many posts to analyse, forking workers costs more than it saves, and so
+# does copying jieba's dictionary into its accelerator (see searchengine.segmenter).
 _PARALLEL_MIN = 200
 #: What one build process holds before any post, in MB of proportional set
 #: size (PSS; the workers share the parent's jieba dictionary until they
@@ -457,7 +458,7 @@ def _run_jobs(
     if not plan:
         return []
     analyzer = analyzer_for(work.settings)
-    analyzer.warm_up()  # before forking, so every worker shares the dictionary
+    analyzer.warm_up(bulk=len(plan) >= _PARALLEL_MIN)  # before forking, so every worker shares the dictionaries
     workers = min(work.options.worker_count(), len(plan.batches))
     if workers <= 1 or len(plan) < _PARALLEL_MIN:
         sink = replace(work, workers=1).new_sink()

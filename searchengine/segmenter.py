@@ -7,7 +7,11 @@ jieba-rs, does the same dictionary walk and the same HMM in Rust: fed block
 by block as below, about five times as fast (0.109 → 0.529 M characters a
 second on the shared corpus). It is an optional extra (``pip install searchengine[fast]``):
 without it, or with :data:`ACCELERATOR_ENV` set to ``0``, every word comes
-from jieba itself.
+from jieba itself. Copying jieba's dictionary into rjieba takes about half a
+second and 30 MB, so a segmenter does it only once it pays off: a build of
+many posts asks for it before forking its workers (who then share it); any
+other process after its first :data:`_ACCELERATE_AFTER` characters. Queries,
+a post page's related posts and small updates stay with jieba.
 
 What makes the two agree. jieba cuts a text into blocks (its own pattern,
 ``jieba.re_han_default``: runs of Chinese characters, ASCII letters, digits
@@ -48,18 +52,28 @@ _BLOCKS = jieba.re_han_default
 _SAME_IN_BOTH = re.compile("[\u4e00-\u9fd5a-zA-Z0-9]+")
 #: Pieces of text left to jieba whose words a segmenter keeps at hand.
 _SLOW_PIECES = 1 << 14
+#: Characters jieba alone cuts before a segmenter that may accelerate does: rjieba's
+#: copy of the dictionary takes about half a second and 30 MB to make, which rjieba
+#: wins back over some 160,000 characters (a few hundred posts). A query, a post
+#: page's related posts, or an update of a few posts never get there.
+_ACCELERATE_AFTER = 200_000
 
 
 class Segmenter:
     """jieba's words of a text (``cut``, ``tokenize``), from rjieba where it finds the same ones."""
 
     def __init__(self, tokenizer: jieba.Tokenizer, accelerate: bool | None = None) -> None:
-        """``tokenizer`` is an initialized jieba (user dictionary loaded); ``accelerate``
-        None means: when rjieba is installed and :data:`ACCELERATOR_ENV` is not ``0``."""
-        if accelerate is None:
-            accelerate = rjieba is not None and os.environ.get(ACCELERATOR_ENV, "1") != "0"
+        """``tokenizer`` is an initialized jieba (user dictionary loaded).
+
+        ``accelerate``: True, rjieba from the start; False, never; None, once
+        it pays off (when :meth:`accelerate` is called, as a build of many
+        posts does, or after :data:`_ACCELERATE_AFTER` characters), where
+        rjieba is installed and :data:`ACCELERATOR_ENV` is not ``0``.
+        """
         self._tokenizer = tokenizer
         self._fast: Any = _fast_copy(tokenizer) if accelerate else None
+        self._may_accelerate = accelerate is None and rjieba is not None and os.environ.get(ACCELERATOR_ENV) != "0"
+        self._unaccelerated = 0  # characters cut by jieba alone so far
         # The pieces left to jieba (punctuation and spaces between blocks, dates, decimals,
         # addresses) recur from post to post, and jieba spends some microseconds on each,
         # however short: a post has dozens. Its words for a piece never change.
@@ -70,10 +84,18 @@ class Segmenter:
         """Whether rjieba finds the words of the blocks it can."""
         return self._fast is not None
 
+    def accelerate(self) -> bool:
+        """Make rjieba's copy of the dictionary now, if this segmenter may; whether it is accelerated."""
+        if self._fast is None and self._may_accelerate:
+            self._fast = _fast_copy(self._tokenizer)
+        return self._fast is not None
+
     def cut(self, text: str) -> list[str]:
         """jieba's words of ``text`` (``jieba.Tokenizer.cut`` with its HMM), spaces and punctuation included."""
         if self._fast is None:
-            return list(self._tokenizer.cut(text))
+            self._unaccelerated += len(text)
+            if self._unaccelerated <= _ACCELERATE_AFTER or not self.accelerate():
+                return list(self._tokenizer.cut(text))
         fast, same, piece_words = self._fast.cut, _SAME_IN_BOTH.fullmatch, self._piece_words
         words: list[str] = []
         for block in _BLOCKS.split(text):

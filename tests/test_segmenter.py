@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from searchengine import segmenter
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.segmenter import ACCELERATOR_ENV, Segmenter
 
@@ -73,9 +74,47 @@ def test_the_environment_turns_the_accelerator_off(
 ) -> None:
     slow, _ = segmenters
     monkeypatch.setenv(ACCELERATOR_ENV, "0")
-    assert not Segmenter(slow._tokenizer).accelerated
+    assert not Segmenter(slow._tokenizer).accelerate()
     monkeypatch.setenv(ACCELERATOR_ENV, "1")
-    assert Segmenter(slow._tokenizer).accelerated
+    assert Segmenter(slow._tokenizer).accelerate()
+
+
+def test_a_segmenter_accelerates_once_it_pays_off(segmenters: tuple[Segmenter, Segmenter]) -> None:
+    """rjieba's copy of the dictionary costs half a second: not for a query, but after enough text."""
+    slow, _ = segmenters
+    lazy = Segmenter(slow._tokenizer)
+    text = "，".join(TEXTS)
+    cut = 0
+    while cut <= segmenter._ACCELERATE_AFTER:
+        assert not lazy.accelerated
+        assert lazy.cut(text) == slow.cut(text)
+        cut += len(text)
+    assert lazy.cut(text) == slow.cut(text)
+    assert lazy.accelerated
+
+
+def test_a_small_build_and_a_query_leave_jieba_unaccelerated(sample_posts: Path, tmp_path: Path) -> None:
+    """In a fresh process, as a CLI command runs: a few posts, or a search, never pay for the copy."""
+    code = (
+        "import sys\n"
+        "from searchengine import SearchEngine\n"
+        "from searchengine.analysis import _ANALYZERS\n"
+        "from searchengine.indexer import BuildOptions, build_index\n"
+        "report = build_index(sys.argv[1], sys.argv[2], BuildOptions(workers=1))\n"
+        "engine = SearchEngine(sys.argv[2])\n"
+        "engine.warm_up()\n"
+        "assert engine.search('习近平').total > 0\n"
+        "print(report.added, *(analyzer._segmenter.accelerated for analyzer in _ANALYZERS.values()))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample_posts), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    added, *accelerated = run.stdout.split()
+    assert 20 < int(added) < 200 and accelerated == ["False"]
 
 
 @pytest.mark.corpus
