@@ -62,6 +62,8 @@ _MLT_TERMS = 12
 #: Other posts of a story a hit names (``Hit.similar``); ``Hit.similar_count`` counts them all.
 SIMILAR_SHOWN = 10
 _OPEN_ATTEMPTS = 5
+#: Held while an analyzer loads jieba: every engine and thread of a process shares its analyzer.
+_ANALYZER_LOADING = threading.Lock()
 
 
 class _Snapshot:
@@ -78,11 +80,24 @@ class _Snapshot:
 
     def __init__(self, view: IndexView, analyzer: Analyzer) -> None:
         self.view = view
-        self.analyzer = analyzer
+        self._analyzer = analyzer
+        self._analyzer_loaded = False
         self._sounds: SoundIndex | None = None
         self._sounds_lock = threading.Lock()
         # What IndexView.close() does, without holding the view (which would keep it alive).
         weakref.finalize(view, _release, view.reader)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The index's analyzer, its jieba loaded by the first query (``stats`` never waits the seconds it takes).
+
+        Loaded under a lock: an analyzer serves every snapshot and thread of the process.
+        """
+        if not self._analyzer_loaded:
+            with _ANALYZER_LOADING:
+                self._analyzer.warm_up()
+            self._analyzer_loaded = True
+        return self._analyzer
 
     def sounds(self) -> SoundIndex:
         """The generation's words by sound, made at the first query that needs them.
@@ -225,20 +240,20 @@ class SearchEngine:
             snapshot = self._snapshot
             if snapshot is None or not snapshot.view.is_current():
                 view = self._folder.open_view(self.timezone)
-                analyzer = analyzer_for(view.settings)
-                analyzer.warm_up()
-                snapshot = self._snapshot = _Snapshot(view, analyzer)
+                snapshot = self._snapshot = _Snapshot(view, analyzer_for(view.settings))
             return snapshot
 
     def warm_up(self) -> None:
-        """Make now what the first queries would otherwise wait for: OpenCC's
-        regional tables (about 50 MB) and the current generation's sound table
-        (seconds on a large index), used by forgiving search (see
+        """Make now what the first queries would otherwise wait for: jieba's
+        dictionary, OpenCC's regional tables (about 50 MB) and the current
+        generation's sound table (seconds on a large index), used by forgiving search (see
         :mod:`searchengine.forgiving`). For servers, so that a worker's memory
         is all there before its first request; a later generation makes its
         own sound table at its first correction."""
         variants.load_tables()
-        self._current().sounds()
+        snapshot = self._current()
+        snapshot.analyzer  # noqa: B018 - loads jieba
+        snapshot.sounds()
 
     def version(self) -> tuple[int, tuple[int, int] | None]:
         """What every answer depends on besides its arguments: the index generation and the user alias table's version.

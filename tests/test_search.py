@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -342,3 +344,22 @@ def test_many_threads_search_one_engine_safely(engine: SearchEngine) -> None:
         found = list(pool.map(lambda q: (q, engine.all_paths(q), engine.search(q).total), queries))
     for query, paths, total in found:
         assert paths == expected[query] and total == len(paths)
+
+
+def test_stats_never_loads_jieba_and_the_first_query_does(sample_index: Path) -> None:
+    """Loading jieba's dictionary takes seconds: ``searchengine stats`` has no words to cut."""
+    code = (
+        "import sys\n"
+        "from searchengine import SearchEngine\n"
+        "from searchengine.analysis import _ANALYZERS\n"
+        "engine = SearchEngine(sys.argv[1])\n"
+        "def loaded():\n"
+        "    return [('_jieba' in analyzer.__dict__) for analyzer in _ANALYZERS.values()]\n"
+        "assert engine.stats().documents > 20\n"
+        "print(loaded())\n"
+        "assert engine.search('习近平').total > 0\n"
+        "print(loaded())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(sample_index)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[:2] == ["[False]", "[True]"]
