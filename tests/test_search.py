@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +16,7 @@ from searchengine.analysis import CJK_RANGES
 from searchengine.documents import load_post, walk_posts
 from searchengine.indexer import build_index
 from searchengine.normalize import keyword_key, normalize
+from tooling import in_fresh_process
 
 SEED = "guancha/2021/000_30739a5f1b776113.txt"
 MARKED = re.compile(r"<mark>(.*?)</mark>")
@@ -360,6 +359,4 @@ def test_stats_never_loads_jieba_and_the_first_query_does(sample_index: Path) ->
         "assert engine.search('习近平').total > 0\n"
         "print(loaded())\n"
     )
-    run = subprocess.run([sys.executable, "-c", code, str(sample_index)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split("\n")[:2] == ["[False]", "[True]"]
+    assert in_fresh_process(code, sample_index) == ["[False]", "[True]"]

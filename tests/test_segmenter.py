@@ -12,6 +12,7 @@ import pytest
 from searchengine import segmenter
 from searchengine.analysis import AnalysisSettings, analyzer_for
 from searchengine.segmenter import ACCELERATOR_ENV, Segmenter
+from tooling import in_fresh_process
 
 rjieba = pytest.importorskip("rjieba", reason="the accelerator (searchengine[fast]) is not installed")
 
@@ -106,14 +107,7 @@ def test_a_small_build_and_a_query_leave_jieba_unaccelerated(sample_posts: Path,
         "assert engine.search('习近平').total > 0\n"
         "print(report.added, *(analyzer._segmenter.accelerated for analyzer in _ANALYZERS.values()))\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code, str(sample_posts), str(tmp_path / "index")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    added, *accelerated = run.stdout.split()
+    added, *accelerated = in_fresh_process(code, sample_posts, tmp_path / "index")[0].split()
     assert 20 < int(added) < 200 and accelerated == ["False"]
 
 

@@ -108,6 +108,19 @@ def without_colours(text: str) -> str:
     return _COLOUR.sub("", text)
 
 
+def in_fresh_process(code: str, *args: str | Path) -> list[str]:
+    """Run Python ``code`` with ``args`` in a new interpreter, as a CLI command starts; its output's lines.
+
+    For what a process loads (or leaves unloaded) from its start, which this
+    test process, having loaded everything, cannot show.
+    """
+    run = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout.splitlines()
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "the condition") -> None:
     """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
