@@ -16,8 +16,8 @@ there. Each side is a one-worker build (``workers=1``) pinned to its own
 core, with ``--build-memory`` MB for the build: the default, 602, leaves
 242 MB of postings memory, a worker's share in a default two-worker build,
 so the runs spill as a million-post build's workers do. Reported per side:
-CPU and wall time of adding the posts and of writing the segment, posts a
-second, and peak RSS. Then whether the two segments are the same bytes,
+CPU and wall time of adding the posts and of writing the segment, CPU per
+post, and peak RSS. Then whether the two segments are the same bytes,
 file by file (the term table, the postings, stored values, each column):
 a speed-up that changes no byte cannot change a result.
 
