@@ -144,18 +144,29 @@ def test_any_ranking_model_prunes_exactly(index_2019: Path, corpus_2019: Path, t
             _same(_page(engine, query, True, ranking=ranking, collapse=True), exhaustive, f"{query!r} {weights}")
 
 
-@pytest.mark.parametrize("per_story", [1.0, 13.0, 400.0])
-def test_story_leaders_are_each_storys_first_match_whatever_the_first_guess(per_story: float) -> None:
-    """However many matches the first prefix allows for per story, a page's stories are those of the whole order."""
+@pytest.mark.parametrize("copies", [1, 13, 400])
+def test_story_leaders_are_each_storys_first_match_however_many_matches_a_story_has(copies: int) -> None:
+    """A page's stories are those of the whole order, whether each has one match or hundreds (a post's copies
+    in several feeds), with every score known or only bounds known at first."""
     rng = np.random.default_rng(11)
-    members = rng.integers(1, 30, 400)  # stories of 1 to 29 matches
-    stories = np.repeat(np.arange(len(members)), members)
+    members = rng.integers(1, 2 * copies + 1, 400)
+    stories = rng.permutation(np.repeat(np.arange(len(members)), members))
     count = len(stories)
     scores = np.round(rng.random(count), 2)  # ties across stories too
-    ordering = _Ordering.of(rng.integers(0, 10**9, count), scores, rng.integers(0, 2, count), "relevance", 0.0)
-    order = ordering.sorted(np.arange(count))
+    dates, tiers = rng.integers(0, 10**9, count), rng.integers(0, 2, count)
+    known = _Ordering.of(dates, scores, tiers, "relevance", 0.0)
+    order = known.sorted(np.arange(count))
     _, first = np.unique(stories[order], return_index=True)
     expected = order[np.sort(first)]
+    below, above = rng.random(count) * 0.3, rng.random(count) * 0.3
+
+    def bounded() -> _Ordering:
+        return _Ordering(dates, tiers, "relevance", (scores - below, scores + above), lambda rows: scores[rows])
+
     for needed in (1, 10, 50, 400, 500):
-        found = _story_leaders(ordering, stories, needed, per_story)
-        assert found.tolist() == expected[:needed].tolist(), needed
+        for ordering in (known, bounded()):
+            found = _story_leaders(ordering, stories, needed)
+            assert found.tolist() == expected[:needed].tolist(), needed
+    first_page = bounded()
+    _story_leaders(first_page, stories, 10)
+    assert np.count_nonzero(first_page.known) < count / 2  # most matches were never scored
