@@ -264,12 +264,17 @@ def _story_leaders(ordering: _Ordering, stories: np.ndarray, needed: int) -> np.
 def _count_stories(docs: np.ndarray, stories: np.ndarray) -> int:
     """How many stories the sorted ``docs`` (whose stories are ``stories``) belong to.
 
-    Almost every post is a story of its own (its story is itself): those are
-    counted at once, and only the few others' stories are sorted.
+    Most posts are a story of their own (its story is itself): those are
+    counted at once, and only the few others' stories are sorted. Where
+    most matches are reprints (a post's copies in several feeds), the
+    distinct stories are counted in one pass instead.
     """
     own = stories == docs
+    owners = int(np.count_nonzero(own))
+    if 2 * owners < len(docs):
+        return len(distinct(stories))
     others = distinct(stories[~own])
-    return int(np.count_nonzero(own)) + int(np.count_nonzero(~contains_sorted(docs[own], others)))
+    return owners + int(np.count_nonzero(~contains_sorted(docs[own], others)))
 
 
 def _story_others(ordering: _Ordering, stories: np.ndarray, leaders: np.ndarray) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from searchengine.engine import SearchEngine
-from searchengine.ranking import RankedPage, _Ordering, _story_leaders, rank, score
+from searchengine.ranking import RankedPage, _count_stories, _Ordering, _story_leaders, rank, score
 from searchengine.ranking_model import Ranking
 from searchengine.store.view import LONG_POSTINGS
 
@@ -170,3 +170,15 @@ def test_story_leaders_are_each_storys_first_match_however_many_matches_a_story_
     first_page = bounded()
     _story_leaders(first_page, stories, 10)
     assert np.count_nonzero(first_page.known) < count / 2  # most matches were never scored
+
+
+def test_stories_are_counted_whether_few_or_most_matches_are_reprints() -> None:
+    """A result's total of stories is its distinct stories, from all posts their own story to all copies."""
+    rng = np.random.default_rng(5)
+    posts = 972_218
+    first_copy = np.arange(posts) % 74_786  # the corpus 13 times over: a story is its first copy
+    for share in (0.0, 0.01, 0.4, 0.6, 1.0):
+        for size in (1, 50, 5_000, 400_000):
+            docs = np.sort(rng.choice(posts, size, replace=False))
+            stories = np.where(rng.random(size) < share, first_copy[docs], docs)
+            assert _count_stories(docs, stories) == len(set(stories.tolist())), (share, size)
