@@ -28,9 +28,10 @@ per size:
 * the search process's resident memory once warm.
 
 Then one table, and the growth from the first size to the last. The ×13
-build (about 970,000 posts) takes about two hours on this project's 2-core
-machine: run it by hand, in the background, with nothing else busy, never in
-CI (CI runs ``--copies 1`` on the 2019 slice). While a build runs, its
+build (about 970,000 posts) has taken 36 to 82 minutes on this project's
+2-core machine, as fast or slow as its day: run it by hand, in the
+background, with nothing else busy, never in CI (CI runs ``--copies 1``
+on the 2019 slice). While a build runs, its
 progress (posts read, every 2%) and the process tree's memory (every
 minute) go to stderr. ``--work`` keeps the copies and indexes (default: a
 temporary folder).
