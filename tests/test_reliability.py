@@ -23,7 +23,7 @@ from searchengine import SearchEngine
 from searchengine.errors import IndexDamagedError, IndexMissingError
 from searchengine.indexer import BuildOptions, build_index
 from searchengine.store import IndexFolder
-from tooling import SEARCHENGINE, Hammer, children, wait_until
+from tooling import SEARCHENGINE, Hammer, children, in_fresh_process, wait_until
 
 SEED = "guancha/2021/000_30739a5f1b776113.txt"
 
@@ -114,6 +114,28 @@ def test_ctrl_c_while_workers_start_stops_the_build(sample_posts: Path, tmp_path
         _one_line_error(stderr)
         with pytest.raises(IndexMissingError):
             SearchEngine(index)
+
+
+def test_a_ctrl_c_as_the_command_exits_leaves_its_exit_status(sample_posts: Path, tmp_path: Path) -> None:
+    """A Ctrl-C after the command is done (a build committed, its report printed) is ignored.
+
+    The fault battery's Ctrl-C once reached a build as its interpreter exited: Python puts back the
+    default handler while it finalizes, and the process died of the signal, with no word, after its
+    build had committed. In a fresh process, as the command runs: the command, then a Ctrl-C.
+    """
+    code = """
+import os, signal, sys
+from searchengine.__main__ import run
+sys.argv = ["searchengine", "index", sys.argv[1], "--index", sys.argv[2], "--quiet"]
+try:
+    run()
+except SystemExit as done:
+    status = done.code
+os.kill(os.getpid(), signal.SIGINT)  # a late Ctrl-C, as the command exits
+print("exit status", status)
+"""
+    assert in_fresh_process(code, sample_posts, tmp_path / "index") == ["exit status 0"]
+    assert SearchEngine(tmp_path / "index").stats().documents == build_index(sample_posts, tmp_path / "again").documents
 
 
 def test_ctrl_c_while_a_command_starts_is_one_line(sample_posts: Path, tmp_path: Path) -> None:
