@@ -598,9 +598,8 @@ class _Ordering:
         partition, not a sort: loose bounds leave most of a common pair's
         150,000 matches in reach, and sorting them all took 30 ms.
         """
-        every = np.arange(len(self.tiers))
-        if needed >= len(every):
-            return self.sorted(every)
+        if needed >= len(self.tiers):
+            return self.sorted(np.arange(len(self.tiers)))
         threshold = _nth_best(self._main(None, self.low), needed, stories)
         highest = self._main(None, self.high)
         reach = np.flatnonzero(highest >= threshold)
@@ -609,16 +608,18 @@ class _Ordering:
         while batch < len(reach):
             best = np.argpartition(-bound, batch - 1)
             scored = reach[best[:batch]]
-            threshold = max(threshold, self._cut(scored, needed, stories))
+            threshold = max(threshold, self._cut(scored, needed, stories)[1])
             if bound[best[batch:]].max() < threshold:  # no match left can reach the cut
                 break
             scored, batch = reach, 2 * batch
-        cut = self._cut(scored, needed, stories)
-        return self.sorted(np.sort(scored[self._main(scored, self.exact(scored)) >= cut]))  # ties as if all were scored
+        main, cut = self._cut(scored, needed, stories)
+        return self.sorted(np.sort(scored[main >= cut]))  # ties as if all were scored
 
-    def _cut(self, rows: np.ndarray, needed: int, stories: np.ndarray | None) -> float:
-        """The ``needed``-th best main key among the matches ``rows`` (of ``needed`` stories, with ``stories``)."""
-        return _nth_best(self._main(rows, self.exact(rows)), needed, None if stories is None else stories[rows])
+    def _cut(self, rows: np.ndarray, needed: int, stories: np.ndarray | None) -> tuple[np.ndarray, float]:
+        """The main keys of the matches ``rows``, and the ``needed``-th best of them (of ``needed`` stories,
+        with ``stories``)."""
+        main = self._main(rows, self.exact(rows))
+        return main, _nth_best(main, needed, None if stories is None else stories[rows])
 
     def sorted(self, indexes: np.ndarray) -> np.ndarray:
         """``indexes`` (of matches) in order."""
