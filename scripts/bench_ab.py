@@ -170,12 +170,13 @@ def print_table(results: dict[str, dict[str, float]], names: dict[str, str], mem
         print(f"  (the after build indexed {after['posts']:,} posts)")
     print(f"{'':24} {'before: ' + names['before']:>26} {'after: ' + names['after']:>26} {'change':>8}")
 
-    def row(label: str, key: str, unit: str = "s", per_post: bool = False) -> None:
+    def row(label: str, key: str, unit: str = "s", per_post: bool = False, digits: int = 2) -> None:
+        # Seconds to the hundredth: a small build writes its segment in some 0.05 s.
         cells = []
         for side in (before, after):
             value = side[key]
             extra = f" ({1e3 * value / side['posts']:.2f} ms a post)" if per_post and side["posts"] else ""
-            cells.append(f"{value:,.1f} {unit}{extra}")
+            cells.append(f"{value:,.{digits}f} {unit}{extra}")
         change = f"{100 * (after[key] / before[key] - 1):+.1f}%" if before[key] else ""
         print(f"{label:24} {cells[0]:>26} {cells[1]:>26} {change:>8}")
 
@@ -186,7 +187,7 @@ def print_table(results: dict[str, dict[str, float]], names: dict[str, str], mem
     row("writing the segment, CPU", "writing_cpu")
     row("whole build, CPU", "cpu", per_post=True)
     row("whole build, wall", "wall")
-    row("peak RSS", "peak_mb", unit="MB")
+    row("peak RSS", "peak_mb", unit="MB", digits=1)
     for name, side in (("before", before), ("after", after)):
         if side["failed"]:
             print(f"  the {name} build failed to read {side['failed']} posts")

@@ -33,14 +33,9 @@ def test_the_last_commit_and_the_checkout_build_side_by_side(head: str, sample_p
     posts = len(sorted(sample_posts.rglob("*.md"))[::3])
     assert run.stdout.startswith(f"{posts} posts, one worker each")
     rows = {line[:24].strip(): line for line in run.stdout.splitlines()}
-    seconds = {
-        label: tuple(map(float, re.findall(r"([\d.]+) s\b", rows[label])[:2]))
-        for label in ("adding posts, CPU", "writing the segment, CPU", "whole build, CPU", "whole build, wall")
-    }
-    assert all(len(pair) == 2 for pair in seconds.values()), seconds
-    # (a dozen posts' segment can be written in under 0.05 s, which the table rounds to 0.0)
-    for label in ("whole build, CPU", "whole build, wall"):
-        assert min(seconds[label]) > 0, seconds
+    for label in ("adding posts, CPU", "writing the segment, CPU", "whole build, CPU", "whole build, wall"):
+        before, after = map(float, re.findall(r"([\d.]+) s\b", rows[label])[:2])
+        assert before > 0 and after > 0
     # The checkout builds what its last commit builds, unless it changes how: here it does not.
     changed = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", head, "--", "searchengine"])
     if changed.returncode == 0:
